@@ -1,0 +1,410 @@
+"""The ``aispend`` command line. Command names and flags are a contract: extend, never break."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aispend.connections import ConnectError, connect_provider, disconnect, get_connection, list_connections
+from aispend.reports.format import format_tokens, format_usd
+from aispend.reports.queries import SpendReport, spend_report
+from aispend.runtime import Runtime
+from aispend.settings import Settings
+from aispend.store.schema import Connection
+from aispend.sync.locks import ConnectionBusyError
+from aispend.sync.runner import SyncFailedError, SyncProgress, sync_connection
+from aispend.vault import VaultKeyError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="aispend",
+    help="Import AI provider usage and cost, and report exact spend.",
+    no_args_is_help=True,
+    add_completion=True,
+)
+connect_app = typer.Typer(help="Connect a provider account with a read-only admin credential.")
+report_app = typer.Typer(help="Reports on imported spend.")
+app.add_typer(connect_app, name="connect")
+app.add_typer(report_app, name="report")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class By(StrEnum):
+    provider = "provider"
+    model = "model"
+    workspace = "workspace"
+    api_key = "api-key"
+    user = "user"
+    day = "day"
+    month = "month"
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    runtime = Runtime(settings)
+    runtime.configure_logging()
+    _ = runtime.db  # migrations run on every command
+    return runtime
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _read_key(key_env: str | None, key_stdin: bool) -> str:
+    if bool(key_env) == key_stdin:
+        raise _fail("give exactly one of --key-env VAR or --key-stdin (keys are never taken as arguments).")
+    if key_env:
+        key = os.environ.get(key_env, "")
+        if not key:
+            raise _fail(f"environment variable {key_env} is empty or not set.")
+        return key.strip()
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise _fail("no key on standard input.")
+    return key
+
+
+@connect_app.command("anthropic")
+def connect_anthropic(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'anthropic-prod'.")],
+    key_env: Annotated[
+        str | None, typer.Option(help="Read the Admin key from this environment variable.")
+    ] = None,
+    key_stdin: Annotated[bool, typer.Option(help="Read the Admin key from standard input.")] = False,
+    base_url: Annotated[str | None, typer.Option(help="API base URL (a proxy or simulator).")] = None,
+    min_request_interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between requests, replacing the published pace (0 = unpaced)."),
+    ] = None,
+) -> None:
+    """Connect an Anthropic organisation with an Admin key (sk-ant-admin…)."""
+    key = _read_key(key_env, key_stdin)
+    runtime = _runtime()
+    try:
+        connection = connect_provider(
+            runtime,
+            provider="anthropic",
+            name=name,
+            key=key,
+            base_url=base_url,
+            min_request_interval=min_request_interval,
+        )
+    except (ConnectError, VaultKeyError) as error:
+        raise _fail(str(error)) from None
+    out.print(
+        f"Connected [bold]{connection.name}[/]: Anthropic organisation "
+        f"{connection.provider_account_name} ({connection.provider_account_id}), "
+        f"key {connection.key_fingerprint}."
+        f"\nRun `aispend sync --connection {connection.name}` to import its usage and cost.",
+        highlight=False,
+    )
+
+
+@app.command("connections")
+def connections_command(
+    format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """List connections: provider, organisation, status, last sync, data complete through, key."""
+    views = list_connections(_runtime())
+    if format is OutputFormat.json:
+        out.print_json(json.dumps([view.as_json() for view in views]))
+        return
+    if not views:
+        out.print("No connections yet. Add one with `aispend connect anthropic --name NAME --key-stdin`.")
+        return
+    table = Table(
+        "name", "provider", "provider organisation", "status", "last sync", "complete through", "key"
+    )
+    for view in views:
+        table.add_row(
+            view.name,
+            view.provider,
+            view.provider_account,
+            view.status if not view.last_error else f"{view.status}: {view.last_error}",
+            view.last_sync_at.strftime("%Y-%m-%d %H:%M UTC") if view.last_sync_at else "never",
+            view.data_complete_through.isoformat() if view.data_complete_through else "-",
+            view.key_fingerprint,
+        )
+    out.print(table)
+
+
+class _BarProgress(SyncProgress):
+    def __init__(self, progress: Progress, name: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(name, total=None, rows=0)
+
+    def planned(self, requests: int) -> None:
+        self.progress.update(self.task, total=requests)
+
+    def request_done(self, stream: str, requests: int, rows: int) -> None:
+        total = self.progress.tasks[self.task].total or 0
+        self.progress.update(
+            self.task, completed=requests, total=max(total, requests), rows=rows, stream=stream
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("requests"),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def _sync_all(runtime: Runtime, names: list[str], since: date | None, until: date | None) -> int:
+    failures = 0
+    with _progress() as progress:
+        for name in names:
+            try:
+                result = sync_connection(
+                    runtime, name, since=since, until=until, progress=_BarProgress(progress, name)
+                )
+            except (SyncFailedError, ConnectError, ConnectionBusyError) as error:
+                failures += 1
+                progress.console.print(f"[bold red]{name}: sync failed:[/] {error}", highlight=False)
+                continue
+            progress.console.print(
+                f"{name}: {result.requests} requests, {result.rows:,} rows written.", highlight=False
+            )
+    return failures
+
+
+@app.command("sync")
+def sync_command(
+    connection: Annotated[str | None, typer.Option(help="Only this connection (default: all).")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First UTC day to import.")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last UTC day to import.")
+    ] = None,
+) -> None:
+    """Import usage and cost now, in the foreground, with a progress bar."""
+    runtime = _runtime()
+    if connection is None:
+        with runtime.db.session() as session:
+            names = [
+                c.name
+                for c in session.query(Connection)
+                .filter(Connection.org_id == runtime.org_id, Connection.status != "disconnected")
+                .order_by(Connection.name)
+            ]
+        if not names:
+            raise _fail("no connections to sync; add one with `aispend connect anthropic`.")
+    else:
+        names = [connection]
+    if _sync_all(runtime, names, since.date() if since else None, until.date() if until else None):
+        raise typer.Exit(1)
+
+
+@app.command("disconnect")
+def disconnect_command(name: Annotated[str, typer.Argument(help="The connection's name.")]) -> None:
+    """Stop imports and hard-delete the stored key. Imported data stays."""
+    try:
+        connection = disconnect(_runtime(), name)
+    except ConnectError as error:
+        raise _fail(str(error)) from None
+    out.print(f"Disconnected {connection.name}: its key is deleted; its imported data stays.")
+
+
+def _print_report(report: SpendReport, format: ReportFormat) -> None:
+    if format is ReportFormat.json:
+        out.print_json(json.dumps(report.as_json()))
+        return
+    if format is ReportFormat.csv:
+        buffer = io.StringIO()
+        rows = [*(row.as_json() for row in report.rows), report.total.as_json()]
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(
+        report.by,
+        "cost",
+        "input",
+        "cache write",
+        "cache read",
+        "output",
+        title=f"Spend by {report.by}, {report.since} to {report.until} (UTC, inclusive)",
+        show_footer=True,
+    )
+    table.columns[0].footer = "Total"
+    table.columns[1].footer = format_usd(report.total.cost_usd)
+    for column, name in zip(
+        table.columns[2:],
+        ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"),
+        strict=True,
+    ):
+        column.footer = format_tokens(getattr(report.total, name))
+        column.justify = "right"
+    table.columns[1].justify = "right"
+    for row in report.rows:
+        table.add_row(
+            row.label,
+            format_usd(row.cost_usd),
+            format_tokens(row.input_tokens),
+            format_tokens(row.cache_write_tokens),
+            format_tokens(row.cache_read_tokens),
+            format_tokens(row.output_tokens),
+        )
+    out.print(table)
+
+
+@report_app.command("spend")
+def report_spend(
+    by: Annotated[By, typer.Option(help="Group rows by this dimension.")] = By.model,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First UTC day (inclusive).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last UTC day (inclusive).")
+    ] = None,
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
+) -> None:
+    """Spend by provider, model, workspace, API key, user, day or month. Defaults to the last 30 days."""
+    runtime = _runtime()
+    last = until.date() if until else _today() - timedelta(days=1)
+    first = since.date() if since else last - timedelta(days=29)
+    if last < first:
+        raise _fail(f"--until {last} is before --since {first}.")
+    with runtime.db.session() as session:
+        connection_id = None
+        if connection:
+            try:
+                connection_id = get_connection(session, runtime.org_id, connection).id
+            except ConnectError as error:
+                raise _fail(str(error)) from None
+        report = spend_report(
+            session, runtime.org_id, by=by.value, since=first, until=last, connection_id=connection_id
+        )
+    _print_report(report, format)
+
+
+def _serve(runtime: Runtime, host: str, port: int, worker: bool) -> None:
+    import uvicorn
+
+    from aispend.web.app import create_app
+
+    consumer = None
+    if worker:
+        from aispend.sync.jobs import build_queue
+
+        consumer = build_queue(runtime).consumer()
+        consumer.start()
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; keep 127.0.0.1 until auth lands.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the embedded job worker.")
+    ] = False,
+) -> None:
+    """Serve the JSON API (and run scheduled syncs, unless --no-worker)."""
+    runtime = _runtime()
+    err.print(f"Serving on http://{host}:{port} (API docs at /api/docs). Ctrl-C stops.")
+    _serve(runtime, host, port, worker=not no_worker)
+
+
+@app.command("worker")
+def worker_command(
+    workers: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+) -> None:
+    """Run the job worker: the daily schedule and queued syncs."""
+    from aispend.sync.jobs import build_queue
+
+    runtime = _runtime()
+    err.print(f"Worker started; daily syncs at {runtime.settings.schedule_time:%H:%M} UTC. Ctrl-C stops.")
+    build_queue(runtime).consumer(workers=workers).run()
+
+
+@app.command("demo")
+def demo_command(
+    port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
+    days: Annotated[int, typer.Option(min=1, max=400, help="Days of simulated history to import.")] = 90,
+) -> None:
+    """Simulate an Anthropic organisation, import its spend, and serve it on localhost."""
+    from aispend.providers.anthropic.simdata import SimulatorSettings
+    from aispend.providers.anthropic.simulator import AnthropicSimulator, serve
+
+    base = Settings()
+    home = base.home / "demo"
+    # The demo never touches real connections: it gets a fresh data directory of its own.
+    shutil.rmtree(home, ignore_errors=True)
+    runtime = _runtime(Settings(home=home, master_key=base.master_key, log_level=base.log_level))
+    simulator = AnthropicSimulator(SimulatorSettings(history_days=days + 5))
+    server = serve(simulator)
+    try:
+        connection = connect_provider(
+            runtime,
+            provider="anthropic",
+            name="anthropic-demo",
+            key=simulator.org.settings.admin_key,
+            base_url=server.base_url,
+            min_request_interval=0,
+        )
+        err.print(f"Simulated Anthropic organisation on {server.base_url}; importing {days} days.")
+        since = _today() - timedelta(days=days)
+        if _sync_all(runtime, [connection.name], since, None):
+            raise typer.Exit(1)
+        with runtime.db.session() as session:
+            report = spend_report(
+                session, runtime.org_id, by="model", since=since, until=_today() - timedelta(days=1)
+            )
+        _print_report(report, ReportFormat.table)
+        err.print(
+            f"\nServing on http://127.0.0.1:{port}  (try /api/v1/spend?by=workspace, docs at /api/docs). "
+            f"Data directory: {home}. Ctrl-C stops."
+        )
+        _serve(runtime, "127.0.0.1", port, worker=False)
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    app()

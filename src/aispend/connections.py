@@ -1,0 +1,206 @@
+"""Connecting, listing and disconnecting provider accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from aispend.providers.base import Connector, ProviderError
+from aispend.providers.registry import provider_info
+from aispend.runtime import Runtime
+from aispend.store.schema import Connection, Credential, SyncState
+from aispend.vault import SealedSecret, fingerprint
+
+__all__ = [
+    "ConnectError",
+    "ConnectionView",
+    "connect_provider",
+    "disconnect",
+    "get_connection",
+    "list_connections",
+    "open_connector",
+]
+
+
+class ConnectError(Exception):
+    """A connection could not be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    name: str
+    provider: str
+    provider_account: str
+    status: str
+    last_sync_at: datetime | None
+    data_complete_through: date | None
+    key_fingerprint: str
+    last_error: str | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "provider_organization": self.provider_account,
+            "status": self.status,
+            "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
+            "data_complete_through": (
+                self.data_complete_through.isoformat() if self.data_complete_through else None
+            ),
+            "key_fingerprint": self.key_fingerprint,
+            "last_error": self.last_error,
+        }
+
+
+def get_connection(session: Session, org_id: int, name: str) -> Connection:
+    connection = session.scalar(
+        select(Connection).where(Connection.org_id == org_id, Connection.name == name)
+    )
+    if connection is None:
+        names = session.scalars(select(Connection.name).where(Connection.org_id == org_id)).all()
+        known = ", ".join(sorted(names)) or "none yet; add one with `aispend connect`"
+        raise ConnectError(f"No connection named {name!r}. Connections: {known}.")
+    return connection
+
+
+def connect_provider(
+    runtime: Runtime,
+    *,
+    provider: str,
+    name: str,
+    key: str,
+    base_url: str | None = None,
+    min_request_interval: float | None = None,
+) -> Connection:
+    """Validate ``key`` (format, then one call to the provider), then store the connection sealed.
+
+    Refuses a second connection to the same provider organisation, which would count
+    its spend twice.
+    """
+    info = provider_info(provider)
+    key = key.strip()
+    try:
+        info.check_key_format(key)
+    except ProviderError as exc:
+        raise ConnectError(str(exc)) from None
+    url = base_url or info.default_base_url
+    with runtime.http_client() as http:
+        try:
+            account = info.build(http, lambda: key, url).identify()
+        except ProviderError as exc:
+            raise ConnectError(str(exc)) from None
+    org_id = runtime.org_id
+    with runtime.db.session() as session:
+        if session.scalar(select(Connection).where(Connection.org_id == org_id, Connection.name == name)):
+            raise ConnectError(f"A connection named {name!r} already exists; choose another --name.")
+        duplicate = session.scalar(
+            select(Connection).where(
+                Connection.org_id == org_id,
+                Connection.provider == provider,
+                Connection.provider_account_id == account.id,
+                Connection.status != "disconnected",
+            )
+        )
+        if duplicate is not None:
+            raise ConnectError(
+                f"{info.display_name} organisation {account.name!r} ({account.id}) is already connected "
+                f"as {duplicate.name!r}; a second connection would count its spend twice. "
+                f"To replace its key, run `aispend disconnect {duplicate.name}` first."
+            )
+        options: dict[str, object] = {"base_url": url}
+        if min_request_interval is not None:
+            options["min_request_interval"] = min_request_interval
+        connection = Connection(
+            org_id=org_id,
+            name=name,
+            provider=provider,
+            provider_account_id=account.id,
+            provider_account_name=account.name,
+            options=options,
+            key_fingerprint=fingerprint(key),
+        )
+        session.add(connection)
+        session.flush()
+        sealed = runtime.vault.seal(key, org_id=org_id, connection_id=connection.id)
+        session.add(
+            Credential(
+                org_id=org_id,
+                connection_id=connection.id,
+                kek_id=sealed.kek_id,
+                wrapped_data_key=sealed.wrapped_data_key,
+                ciphertext=sealed.ciphertext,
+            )
+        )
+    return connection
+
+
+def open_connector(runtime: Runtime, connection: Connection, http: httpx.Client) -> Connector:
+    """A connector whose every request opens the sealed key just for that request."""
+    with runtime.db.session() as session:
+        credential = session.scalar(
+            select(Credential).where(
+                Credential.org_id == connection.org_id, Credential.connection_id == connection.id
+            )
+        )
+        if credential is None:
+            raise ConnectError(
+                f"Connection {connection.name!r} has no key (it was disconnected). "
+                f"Connect the provider again under a new name."
+            )
+        sealed = SealedSecret(credential.kek_id, credential.wrapped_data_key, credential.ciphertext)
+    vault = runtime.vault
+
+    def reveal() -> str:
+        return vault.open(sealed, org_id=connection.org_id, connection_id=connection.id)
+
+    info = provider_info(connection.provider)
+    return info.build(http, reveal, str(connection.options.get("base_url") or info.default_base_url))
+
+
+def disconnect(runtime: Runtime, name: str) -> Connection:
+    """Stop imports and hard-delete the sealed key. Imported data stays."""
+    with runtime.db.session() as session:
+        connection = get_connection(session, runtime.org_id, name)
+        session.execute(
+            delete(Credential).where(
+                Credential.org_id == connection.org_id, Credential.connection_id == connection.id
+            )
+        )
+        connection.status = "disconnected"
+        connection.disconnected_at = datetime.now(UTC)
+    if runtime.db.engine.dialect.name == "sqlite":
+        # secure_delete already zeroed the freed pages; a checkpoint moves them out of the WAL too.
+        with runtime.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return connection
+
+
+def list_connections(runtime: Runtime) -> list[ConnectionView]:
+    with runtime.db.session() as session:
+        connections = session.scalars(
+            select(Connection).where(Connection.org_id == runtime.org_id).order_by(Connection.name)
+        ).all()
+        through: dict[int, date] = dict(
+            session.execute(  # type: ignore[arg-type]
+                select(SyncState.connection_id, func.min(SyncState.complete_through))
+                .where(SyncState.org_id == runtime.org_id, SyncState.complete_through.is_not(None))
+                .group_by(SyncState.connection_id)
+            ).all()
+        )
+        return [
+            ConnectionView(
+                name=c.name,
+                provider=c.provider,
+                provider_account=f"{c.provider_account_name} ({c.provider_account_id})",
+                status=c.status,
+                last_sync_at=c.last_sync_at,
+                data_complete_through=through[c.id] - timedelta(days=1) if c.id in through else None,
+                key_fingerprint=c.key_fingerprint,
+                last_error=c.last_error,
+            )
+            for c in connections
+        ]

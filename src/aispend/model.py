@@ -1,0 +1,121 @@
+"""Normalised records: the contract between connectors, the store and reports.
+
+Connectors turn provider pages into these records; the store upserts them; reports
+read them back. Nothing here knows about HTTP or SQL.
+
+Conventions:
+- ``day`` is a UTC calendar day; a record covers the half-open period ``[day, day+1)``.
+- A dimension the provider leaves out (the Default workspace, Console usage without
+  an API key, an ungrouped field) is the empty string ``""``, never ``None``, so that
+  natural keys compare equal in every database.
+- Money is ``Decimal`` US dollars at full provider precision; rounding to the stored
+  precision happens once, in the store, and display rounding happens once, at display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Final, Literal
+
+__all__ = [
+    "MONEY_QUANTUM",
+    "NONE",
+    "CostRecord",
+    "DirectoryEntry",
+    "TokenType",
+    "UsageRecord",
+    "cents_to_dollars",
+]
+
+NONE: Final = ""
+"""The value of a dimension the provider did not report."""
+
+MONEY_QUANTUM: Final = Decimal("0.000000001")
+"""Stored precision of money: one billionth of a dollar (a ten-millionth of a cent)."""
+
+TokenType = Literal[
+    "input",
+    "output",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+]
+
+
+def cents_to_dollars(cents: str | Decimal) -> Decimal:
+    """Convert a provider amount in cents (a decimal string such as ``"123.78912"``) to dollars.
+
+    Exact: shifting the decimal point never rounds.
+    """
+    value = Decimal(cents)
+    if not value.is_finite():
+        raise ValueError(f"amount is not a finite number: {cents!r}")
+    return value.scaleb(-2)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """Token usage of one group of requests on one day.
+
+    ``stream`` names the provider report the record came from (for Anthropic,
+    ``"messages"`` or ``"claude_code"``); records of different streams are never
+    summed together because they can describe the same requests.
+    """
+
+    day: date
+    stream: str
+    model: str = NONE
+    workspace_id: str = NONE
+    api_key_id: str = NONE
+    user_id: str = NONE
+    service_tier: str = NONE
+    context_window: str = NONE
+    inference_geo: str = NONE
+    input_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    # Cache writes whose lifetime the provider does not say (Claude Code reports one number).
+    cache_write_other_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+    web_search_requests: int = 0
+    # The provider's own estimate, when the report carries one (Claude Code); never the bill.
+    estimated_cost_usd: Decimal = Decimal(0)
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens + self.cache_write_other_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class CostRecord:
+    """One line of a provider's cost report on one day, in US dollars.
+
+    ``token_type`` is normalised to :data:`TokenType` for token costs and ``""`` for
+    other costs; ``cost_type`` keeps the provider's own category (``tokens``,
+    ``web_search``, ``code_execution``, ``session_usage``...).
+    """
+
+    day: date
+    amount_usd: Decimal
+    workspace_id: str = NONE
+    description: str = NONE
+    cost_type: str = NONE
+    model: str = NONE
+    token_type: str = NONE
+    service_tier: str = NONE
+    context_window: str = NONE
+    inference_geo: str = NONE
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """A provider id and the human name it stands for (workspace, API key, user)."""
+
+    kind: Literal["workspace", "api_key", "user"]
+    provider_id: str
+    name: str
+    attributes: dict[str, str] = field(default_factory=dict)

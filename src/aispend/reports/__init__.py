@@ -1,0 +1,1 @@
+"""Reports: one query layer for the CLI, the JSON API and exports."""

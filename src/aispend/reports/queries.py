@@ -1,0 +1,312 @@
+"""The spend report: one query layer for the CLI, the JSON API and exports.
+
+Cost comes from what the provider billed (cost facts), split per API key by the
+stored allocation; tokens come from the usage report. Rows of every grouping add up
+to the same total, to the billionth of a dollar.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Final, Literal, get_args
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aispend.providers.registry import PROVIDERS
+from aispend.store.allocations import UNALLOCATED
+from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, UsageFact
+
+__all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "spend_report"]
+
+Grouping = Literal["provider", "model", "workspace", "api-key", "user", "day", "month"]
+GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
+TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
+UNATTRIBUTED = "unattributed"
+
+NON_TOKEN_LABELS = {
+    "web_search": "Web search",
+    "code_execution": "Code execution",
+    "session_usage": "Managed Agents sessions",
+    "": "Other charges",
+}
+SPECIAL_KEY_LABELS = {
+    UNALLOCATED: "Not attributable to an API key",
+    UNATTRIBUTED: "Not attributed to a user",
+}
+_DESCRIPTION_MODEL = re.compile(r"^(?P<name>.+?) Usage - ")
+
+
+@dataclass
+class SpendRow:
+    key: str | None
+    label: str
+    cost_usd: Decimal = Decimal(0)
+    input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+
+    def add_tokens(self, counts: Sequence[Any]) -> None:
+        self.input_tokens += int(counts[0] or 0)
+        self.cache_write_tokens += int(counts[1] or 0)
+        self.cache_read_tokens += int(counts[2] or 0)
+        self.output_tokens += int(counts[3] or 0)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "cost_usd": _plain(self.cost_usd),
+            **{name: getattr(self, name) for name in TOKEN_FIELDS},
+        }
+
+
+@dataclass
+class SpendReport:
+    by: Grouping
+    since: date
+    until: date
+    rows: list[SpendRow]
+    total: SpendRow
+    currency: str = "USD"
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "by": self.by,
+            "rows": [row.as_json() for row in self.rows],
+            "total": self.total.as_json(),
+        }
+
+
+def _plain(amount: Decimal) -> str:
+    """Full stored precision, no exponent, no trailing zeros beyond the cents."""
+    text = format(amount, "f")
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(2, "0")
+        text = f"{whole}.{fraction}"
+    else:
+        text += ".00"
+    return text
+
+
+def _token_columns() -> list[Any]:
+    return [
+        func.sum(UsageFact.input_tokens),
+        func.sum(
+            UsageFact.cache_write_5m_tokens
+            + UsageFact.cache_write_1h_tokens
+            + UsageFact.cache_write_other_tokens
+        ),
+        func.sum(UsageFact.cache_read_tokens),
+        func.sum(UsageFact.output_tokens),
+    ]
+
+
+class _Query:
+    def __init__(self, session: Session, org_id: int, since: date, until: date, connection_id: int | None):
+        self.session = session
+        self.org_id = org_id
+        self.since = since
+        self.until = until
+        self.connection_id = connection_id
+
+    def scope(self, statement: Any, table: Any) -> Any:
+        statement = statement.where(
+            table.org_id == self.org_id, table.day >= self.since, table.day <= self.until
+        )
+        if self.connection_id is not None:
+            statement = statement.where(table.connection_id == self.connection_id)
+        return statement
+
+    def cost(self, *columns: Any, table: Any = CostFact) -> list[Any]:
+        statement = select(*columns, func.sum(table.amount_usd)).group_by(*columns)
+        return list(self.session.execute(self.scope(statement, table)).all())
+
+    def tokens(self, *columns: Any, stream: str = "messages") -> list[Any]:
+        statement = select(*columns, *_token_columns()).where(UsageFact.stream == stream)
+        if columns:
+            statement = statement.group_by(*columns)
+        return list(self.session.execute(self.scope(statement, UsageFact)).all())
+
+    def names(self, kind: str) -> dict[tuple[int, str], str]:
+        rows = self.session.execute(
+            select(DirectoryItem.connection_id, DirectoryItem.provider_id, DirectoryItem.name).where(
+                DirectoryItem.org_id == self.org_id, DirectoryItem.kind == kind
+            )
+        )
+        return {(conn, pid): name for conn, pid, name in rows}
+
+
+class _Rows:
+    """Rows keyed by an internal key, created on first touch."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Any, SpendRow] = {}
+
+    def get(self, internal: Any, key: str | None, label: str) -> SpendRow:
+        row = self.rows.get(internal)
+        if row is None:
+            row = self.rows[internal] = SpendRow(key, label)
+        return row
+
+
+def _model_labels(query: _Query) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    rows = query.session.execute(
+        query.scope(select(CostFact.model, CostFact.description).distinct(), CostFact).where(
+            CostFact.model != ""
+        )
+    )
+    for model, description in rows:
+        match = _DESCRIPTION_MODEL.match(description or "")
+        if match and model not in labels:
+            labels[model] = match.group("name")
+    return labels
+
+
+def _by_model(query: _Query, rows: _Rows) -> None:
+    labels = _model_labels(query)
+    for model, cost_type, amount in query.cost(CostFact.model, CostFact.cost_type):
+        key = model or cost_type or "other"
+        label = labels.get(model, model) if model else NON_TOKEN_LABELS.get(cost_type, cost_type)
+        rows.get(key, key, label).cost_usd += amount
+    for model, *counts in query.tokens(UsageFact.model):
+        rows.get(model or "other", model or "other", labels.get(model, model)).add_tokens(counts)
+
+
+def _by_dimension(query: _Query, rows: _Rows, cost_table: Any, column: str, kind: str, empty: str) -> None:
+    names = query.names(kind)
+    multiple = len({conn for conn, _ in names}) > 1
+
+    def label(conn: int, value: str) -> str:
+        if value in SPECIAL_KEY_LABELS:
+            return SPECIAL_KEY_LABELS[value]
+        text = names.get((conn, value), value) if value else empty
+        return f"{text} ({conn})" if multiple and not value else text
+
+    for conn, value, amount in query.cost(
+        cost_table.connection_id, getattr(cost_table, column), table=cost_table
+    ):
+        rows.get((conn, value), value or None, label(conn, value)).cost_usd += amount
+    for conn, value, *counts in query.tokens(UsageFact.connection_id, getattr(UsageFact, column)):
+        rows.get((conn, value), value or None, label(conn, value)).add_tokens(counts)
+
+
+def _by_provider(query: _Query, rows: _Rows) -> None:
+    def label(provider: str) -> str:
+        info = PROVIDERS.get(provider)
+        return info.display_name if info else provider
+
+    join = CostFact.connection_id == Connection.id
+    statement = select(Connection.provider, func.sum(CostFact.amount_usd)).join(Connection, join)
+    for provider, amount in query.session.execute(
+        query.scope(statement.group_by(Connection.provider), CostFact)
+    ):
+        rows.get(provider, provider, label(provider)).cost_usd += amount
+    statement = (
+        select(Connection.provider, *_token_columns())
+        .join(Connection, UsageFact.connection_id == Connection.id)
+        .where(UsageFact.stream == "messages")
+        .group_by(Connection.provider)
+    )
+    for provider, *counts in query.session.execute(query.scope(statement, UsageFact)):
+        rows.get(provider, provider, label(provider)).add_tokens(counts)
+
+
+def _by_period(query: _Query, rows: _Rows, monthly: bool) -> None:
+    def key(day: date) -> str:
+        return day.strftime("%Y-%m") if monthly else day.isoformat()
+
+    def label(day: date) -> str:
+        return day.strftime("%B %Y") if monthly else day.strftime("%a %d %b %Y")
+
+    for day, amount in query.cost(CostFact.day):
+        rows.get(key(day), key(day), label(day)).cost_usd += amount
+    for day, *counts in query.tokens(UsageFact.day):
+        rows.get(key(day), key(day), label(day)).add_tokens(counts)
+
+
+def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
+    """Users come from the Claude Code report (its estimates); the rest of the bill is one row."""
+    attributed = SpendRow(None, "")
+    for user, estimate, *counts in _user_rows(query):
+        label = f"API key {user.removeprefix('api_key:')}" if user.startswith("api_key:") else user
+        row = rows.get(user, user or None, label or "Unknown user")
+        row.cost_usd += estimate
+        row.add_tokens(counts)
+        attributed.cost_usd += estimate
+        attributed.add_tokens(counts)
+    rest = rows.get(UNATTRIBUTED, UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
+    rest.cost_usd = total.cost_usd - attributed.cost_usd
+    for name in TOKEN_FIELDS:
+        setattr(rest, name, getattr(total, name) - getattr(attributed, name))
+
+
+def _user_rows(query: _Query) -> Iterable[Any]:
+    statement = (
+        select(UsageFact.user_id, func.sum(UsageFact.estimated_cost_usd), *_token_columns())
+        .where(UsageFact.stream == "claude_code")
+        .group_by(UsageFact.user_id)
+    )
+    return query.session.execute(query.scope(statement, UsageFact)).all()
+
+
+def _total(query: _Query) -> SpendRow:
+    total = SpendRow(None, "Total")
+    for (amount,) in query.session.execute(query.scope(select(func.sum(CostFact.amount_usd)), CostFact)):
+        total.cost_usd = amount or Decimal(0)
+    for counts in query.tokens():
+        total.add_tokens(counts)
+    return total
+
+
+def spend_report(
+    session: Session,
+    org_id: int,
+    *,
+    by: Grouping,
+    since: date,
+    until: date,
+    connection_id: int | None = None,
+) -> SpendReport:
+    """Spend for the inclusive UTC days ``[since, until]``, grouped ``by`` one dimension."""
+    if by not in GROUPINGS:
+        raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
+    if until < since:
+        raise ValueError(f"--until {until} is before --since {since}")
+    query = _Query(session, org_id, since, until, connection_id)
+    total = _total(query)
+    rows = _Rows()
+    if by == "model":
+        _by_model(query, rows)
+    elif by == "workspace":
+        _by_dimension(query, rows, CostFact, "workspace_id", "workspace", "Default")
+    elif by == "api-key":
+        _by_dimension(query, rows, AllocatedCost, "api_key_id", "api_key", "No API key (Console, Workbench)")
+    elif by == "provider":
+        _by_provider(query, rows)
+    elif by in ("day", "month"):
+        _by_period(query, rows, monthly=by == "month")
+    else:
+        _by_user(query, rows, total)
+    ordered = list(rows.rows.values())
+    if by in ("day", "month"):
+        ordered.sort(key=lambda row: row.key or "")
+    else:
+        ordered.sort(key=lambda row: (-row.cost_usd, row.key or ""))
+    return SpendReport(by=by, since=since, until=until, rows=ordered, total=total)
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last 30 complete days."""
+    return today - timedelta(days=30), today - timedelta(days=1)

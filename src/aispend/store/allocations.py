@@ -1,0 +1,150 @@
+"""Rebuild the per-API-key split of reported cost for whole days.
+
+Run in the same transaction as every write of a day's usage or cost, so the stored
+split always matches the stored facts, whatever order the streams arrive in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from aispend.pricing.allocate import allocate
+from aispend.store.schema import AllocatedCost, CostFact, UsageFact
+
+__all__ = ["UNALLOCATED", "reallocate_days"]
+
+UNALLOCATED = "unallocated"
+"""API-key id given to cost no key's usage can explain (code execution, usage not yet reported)."""
+
+# Which usage count a cost line is proportional to.
+WEIGHT_COLUMN = {
+    "input": UsageFact.input_tokens,
+    "output": UsageFact.output_tokens,
+    "cache_read": UsageFact.cache_read_tokens,
+    "cache_write_5m": UsageFact.cache_write_5m_tokens,
+    "cache_write_1h": UsageFact.cache_write_1h_tokens,
+    "web_search": UsageFact.web_search_requests,
+}
+WEIGHT_NAMES = tuple(WEIGHT_COLUMN)
+
+# (day, workspace, model, tier class, context window, inference geo, api key) -> weights
+UsageKey = tuple[date, str, str, str, str, str, str]
+
+
+def _tier_class(service_tier: str) -> str:
+    # The cost report knows only `standard` and `batch`; priority and flex usage bills as standard.
+    return "batch" if service_tier == "batch" else "standard"
+
+
+def _weight_name(cost: CostFact) -> str | None:
+    if cost.cost_type == "web_search":
+        return "web_search"
+    if cost.token_type in WEIGHT_COLUMN:
+        return cost.token_type
+    return None
+
+
+def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: Iterable[date]) -> None:
+    """Replace the allocated cost of ``days`` with a fresh split of their cost facts."""
+    day_list = sorted(set(days))
+    if not day_list:
+        return
+    session.execute(
+        delete(AllocatedCost).where(
+            AllocatedCost.org_id == org_id,
+            AllocatedCost.connection_id == connection_id,
+            AllocatedCost.day.in_(day_list),
+        )
+    )
+    costs = session.scalars(
+        select(CostFact).where(
+            CostFact.org_id == org_id,
+            CostFact.connection_id == connection_id,
+            CostFact.day.in_(day_list),
+        )
+    ).all()
+    if not costs:
+        return
+    usage = session.execute(
+        select(
+            UsageFact.day,
+            UsageFact.workspace_id,
+            UsageFact.model,
+            UsageFact.service_tier,
+            UsageFact.context_window,
+            UsageFact.inference_geo,
+            UsageFact.api_key_id,
+            *(func.sum(column) for column in WEIGHT_COLUMN.values()),
+        )
+        .where(
+            UsageFact.org_id == org_id,
+            UsageFact.connection_id == connection_id,
+            UsageFact.stream == "messages",
+            UsageFact.day.in_(day_list),
+        )
+        .group_by(*(UsageFact.day, UsageFact.workspace_id, UsageFact.model, UsageFact.service_tier))
+        .group_by(UsageFact.context_window, UsageFact.inference_geo, UsageFact.api_key_id)
+    ).all()
+    fine: dict[tuple[date, str, str, str, str, str], dict[str, dict[str, int]]] = defaultdict(dict)
+    coarse: dict[tuple[date, str, str], dict[str, dict[str, int]]] = defaultdict(dict)
+    by_workspace: dict[tuple[date, str], dict[str, dict[str, int]]] = defaultdict(dict)
+    for day, workspace, model, tier, context, geo, key, *counts in usage:
+        weights = dict(zip(WEIGHT_NAMES, (int(c or 0) for c in counts), strict=True))
+        for index, bucket_key in (
+            (fine, (day, workspace, model, _tier_class(tier), context, geo)),
+            (coarse, (day, workspace, model)),
+            (by_workspace, (day, workspace)),
+        ):
+            slot = index[bucket_key].setdefault(key, dict.fromkeys(WEIGHT_NAMES, 0))  # type: ignore[index]
+            for name, count in weights.items():
+                slot[name] += count
+
+    totals: dict[tuple[date, str, str, str, str, str], Decimal] = defaultdict(Decimal)
+    for cost in costs:
+        weight_name = _weight_name(cost)
+        shares: dict[str, Decimal] = {UNALLOCATED: cost.amount_usd}
+        if weight_name is not None:
+            candidates = (
+                fine.get(
+                    (
+                        cost.day,
+                        cost.workspace_id,
+                        cost.model,
+                        cost.service_tier or "standard",
+                        cost.context_window,
+                        cost.inference_geo,
+                    )
+                ),
+                coarse.get((cost.day, cost.workspace_id, cost.model)),
+                by_workspace.get((cost.day, cost.workspace_id)) if not cost.model else None,
+            )
+            for candidate in candidates:
+                weights = {key: counts[weight_name] for key, counts in (candidate or {}).items()}
+                if any(weights.values()):
+                    shares = allocate(cost.amount_usd, weights)
+                    break
+        for key, amount in shares.items():
+            totals[(cost.day, cost.workspace_id, cost.model, cost.cost_type, cost.token_type, key)] += amount
+    session.execute(
+        insert(AllocatedCost),
+        [
+            {
+                "org_id": org_id,
+                "connection_id": connection_id,
+                "day": day,
+                "workspace_id": workspace,
+                "model": model,
+                "cost_type": cost_type,
+                "token_type": token_type,
+                "api_key_id": key,
+                "amount_usd": amount,
+            }
+            for (day, workspace, model, cost_type, token_type, key), amount in totals.items()
+        ],
+    )

@@ -1,0 +1,1 @@
+"""The sync engine: plans windows, paces and retries requests, commits pages with their checkpoints."""

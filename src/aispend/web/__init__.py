@@ -1,0 +1,1 @@
+"""Web interface: the JSON API (and, later, the dashboard pages)."""
