@@ -95,5 +95,3 @@ def connected(runtime: Runtime, simulator: AnthropicSimulator, served: RunningSi
         min_request_interval=0,
     )
     return "acme"
-
-

@@ -40,8 +40,8 @@ report_app = typer.Typer(help="Reports on imported spend.")
 app.add_typer(connect_app, name="connect")
 app.add_typer(report_app, name="report")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):

@@ -42,11 +42,11 @@ def _tier_class(service_tier: str) -> str:
     return "batch" if service_tier == "batch" else "standard"
 
 
-def _weight_name(cost: CostFact) -> str | None:
-    if cost.cost_type == "web_search":
+def _weight_name(cost_type: str, token_type: str) -> str | None:
+    if cost_type == "web_search":
         return "web_search"
-    if cost.token_type in WEIGHT_COLUMN:
-        return cost.token_type
+    if token_type in WEIGHT_COLUMN:
+        return token_type
     return None
 
 
@@ -62,8 +62,18 @@ def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: 
             AllocatedCost.day.in_(day_list),
         )
     )
-    costs = session.scalars(
-        select(CostFact).where(
+    costs = session.execute(
+        select(
+            CostFact.day,
+            CostFact.workspace_id,
+            CostFact.model,
+            CostFact.cost_type,
+            CostFact.token_type,
+            CostFact.service_tier,
+            CostFact.context_window,
+            CostFact.inference_geo,
+            CostFact.amount_usd,
+        ).where(
             CostFact.org_id == org_id,
             CostFact.connection_id == connection_id,
             CostFact.day.in_(day_list),
@@ -107,7 +117,7 @@ def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: 
 
     totals: dict[tuple[date, str, str, str, str, str], Decimal] = defaultdict(Decimal)
     for cost in costs:
-        weight_name = _weight_name(cost)
+        weight_name = _weight_name(cost.cost_type, cost.token_type)
         shares: dict[str, Decimal] = {UNALLOCATED: cost.amount_usd}
         if weight_name is not None:
             candidates = (

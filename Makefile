@@ -1,0 +1,36 @@
+# One command for the whole quality bar: `make check`.
+PY ?= .venv/bin/python
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install demo test test-postgres lint typecheck check bench
+
+.venv/bin/python:
+	python3 -m venv .venv
+
+install: .venv/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+
+demo: install
+	.venv/bin/aispend demo
+
+test: install
+	$(PY) -m pytest -q
+
+test-postgres: install
+	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:xdist
+
+lint:
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+
+typecheck:
+	$(PY) -m mypy
+
+check: install lint typecheck
+	$(PY) -m pytest -q
+	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:xdist
+
+bench: install
+	$(PY) bench/ingest.py
+	$(PY) bench/backfill.py

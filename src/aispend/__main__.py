@@ -1,0 +1,5 @@
+"""`python -m aispend` runs the CLI."""
+
+from aispend.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""`aispend demo` on a fresh data directory serves a populated report on localhost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_demo_serves_simulated_spend(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AISPEND_")}
+    env["AISPEND_HOME"] = str(tmp_path / "home")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aispend", "demo", "--port", str(port), "--days", "30"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/spend?by=model", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.3)
+                continue
+            body = response.json()
+            break
+        assert body is not None, process.stderr.read().decode() if process.poll() is not None else "no answer"
+        assert Decimal(body["total"]["cost_usd"]) > 0
+        assert len(body["rows"]) >= 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert b"Total" in stdout
+    assert process.returncode in (0, 130, -signal.SIGINT), stderr.decode()
+    assert (tmp_path / "home" / "demo" / "aispend.db").exists()

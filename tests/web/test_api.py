@@ -1,0 +1,45 @@
+"""The JSON API serves the same report as the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from aispend.reports.queries import spend_report
+from aispend.runtime import Runtime
+from aispend.sync.runner import sync_connection
+from aispend.web.app import create_app
+
+YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+SINCE = YESTERDAY - timedelta(days=6)
+
+
+def test_spend_endpoint_matches_the_report(runtime: Runtime, connected: str) -> None:
+    sync_connection(runtime, connected, since=SINCE)
+    client = TestClient(create_app(runtime))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    for by in ("model", "workspace", "api-key", "day"):
+        response = client.get("/api/v1/spend", params={"by": by, "since": SINCE.isoformat()})
+        assert response.status_code == 200
+        with runtime.db.session() as session:
+            expected = spend_report(session, runtime.org_id, by=by, since=SINCE, until=YESTERDAY)  # type: ignore[arg-type]
+        assert response.json() == expected.as_json()
+    scoped = client.get("/api/v1/spend", params={"connection": connected, "since": SINCE.isoformat()})
+    assert scoped.json()["total"] == response.json()["total"]
+
+
+def test_bad_parameters_are_explained(runtime: Runtime) -> None:
+    client = TestClient(create_app(runtime))
+    assert client.get("/api/v1/spend", params={"by": "colour"}).status_code == 422
+    reversed_dates = client.get("/api/v1/spend", params={"since": "2026-05-02", "until": "2026-05-01"})
+    assert reversed_dates.status_code == 422
+    assert "before" in reversed_dates.json()["detail"]
+    assert client.get("/api/v1/spend", params={"connection": "nope"}).status_code == 404
+
+
+def test_openapi_documents_the_spend_endpoint(runtime: Runtime) -> None:
+    client = TestClient(create_app(runtime))
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/v1/spend" in schema["paths"]
+    assert client.get("/api/docs").status_code == 200
