@@ -17,9 +17,9 @@ import math
 import os
 import platform
 import pstats
+import queue
 import re
 import resource
-import queue
 import socket
 import sqlite3
 import subprocess
@@ -35,7 +35,8 @@ from typing import IO, Any
 
 import httpx
 import psutil
-from sqlalchemy import func, select as sql_select
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
 
 from aispend.connections import connect_provider
 from aispend.providers.anthropic.connector import CLAUDE_CODE_PAGE, LIST_PAGE, MAX_DAY_BUCKETS, STREAMS
@@ -257,6 +258,7 @@ class Progress(SyncProgress):
         self.requests: dict[str, int] = defaultdict(int)
         self.rows: dict[str, int] = defaultdict(int)
         self.seconds: dict[str, float] = defaultdict(float)
+        self.stream_end_rss: dict[str, int] = {}
         self.milestones: list[tuple[int, int, int, float]] = []  # percent, requests, rss, elapsed
         self._next_milestone = 0
         self._last_requests = 0
@@ -272,6 +274,7 @@ class Progress(SyncProgress):
         self.rows[stream] += rows - self._last_rows
         self.seconds[stream] += now - self._last_time
         self._last_requests, self._last_rows, self._last_time = requests, rows, now
+        self.stream_end_rss[stream] = self.sampler.current()
         percents = (25, 50, 75, 100)
         while self._next_milestone < len(percents) and self.planned_requests:
             percent = percents[self._next_milestone]
@@ -325,7 +328,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Time a first sync (backfill) against the simulator.")
     parser.add_argument("--days", type=int, default=365, help="days to backfill (default 365)")
     parser.add_argument("--json", action="store_true", help="also print one JSON line of all figures")
-    parser.add_argument("--profile", action="store_true", help="run the sync under cProfile; print top 30")
+    parser.add_argument(
+        "--profile", action="store_true", help="run the sync under cProfile; print the top functions"
+    )
     args = parser.parse_args()
 
     sampler = RssSampler()
@@ -402,7 +407,9 @@ def main() -> None:
     total_min = sum(minimum.values())
 
     print()
-    print(f"Backfill: {days} days, {since} .. {today - timedelta(days=1)} (simulator history {history_days} d)")
+    print(
+        f"Backfill: {days} days, {since} .. {today - timedelta(days=1)} (simulator history {history_days} d)"
+    )
     print("  groupings: messages by api_key_id, workspace_id, model, service_tier, context_window,")
     print("             inference_geo; cost by workspace_id, description; lists limit 1000")
     print()
@@ -412,7 +419,9 @@ def main() -> None:
         made = progress.requests.get(stream, 0)
         flag = "" if made == minimum[stream] else "  <-- differs"
         print(f"  {stream:<12} {made:>5} {minimum[stream]:>5}  {formula[stream]}{flag}")
-    print(f"  {'total':<12} {total_made:>5} {total_min:>5}  (planned by the sync: {progress.planned_requests})")
+    print(
+        f"  {'total':<12} {total_made:>5} {total_min:>5}  (planned by the sync: {progress.planned_requests})"
+    )
 
     print()
     print("Facts written")
@@ -449,6 +458,8 @@ def main() -> None:
         label = f"at {percent:>3}% of requests ({requests:>3}, {elapsed:6.1f} s):"
         print(f"  {label:<44}{rss / MB:8.1f} MiB")
     print(f"  at sync end:              {rss_end / MB:8.1f} MiB")
+    ends = ", ".join(f"{s} {progress.stream_end_rss.get(s, 0) / MB:.1f}" for s in STREAM_ORDER)
+    print(f"  after each stream's last request (MiB): {ends}")
     print(f"  peak, sampled every 50 ms ({sampler.samples} samples): {peak_sampled / MB:.1f} MiB")
     print(f"  peak, getrusage ru_maxrss: {peak_ru / MB:.1f} MiB")
 
@@ -487,13 +498,16 @@ def main() -> None:
     everything = sum(p["projected_s"] for p in projection.values())
     verdict = "meets" if usage_cost < USAGE_AND_COST_TARGET_S else "MISSES"
     print(f"  usage and cost: {fmt_duration(usage_cost)}   (target < 5 min: {verdict})")
-    print(f"  directory + usage + cost (all but Claude Code): {fmt_duration(everything - projection['claude_code']['projected_s'])}")
+    before_claude_code = everything - projection["claude_code"]["projected_s"]
+    print(f"  directory + usage + cost (all but Claude Code): {fmt_duration(before_claude_code)}")
     print(f"  total including Claude Code: {fmt_duration(everything)}")
 
     if profiler is not None:
         print()
-        print("Profile of sync_connection (top 30 by cumulative time)")
-        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+        print("Profile of sync_connection (cProfile; top 25 by own time, then by cumulative time)")
+        profile_stats = pstats.Stats(profiler, stream=sys.stdout)
+        profile_stats.sort_stats("tottime").print_stats(25)
+        profile_stats.sort_stats("cumulative").print_stats(25)
 
     if args.json:
         figures = {
@@ -504,7 +518,11 @@ def main() -> None:
                 s: {"made": progress.requests.get(s, 0), "minimum": minimum[s], "formula": formula[s]}
                 for s in STREAM_ORDER
             },
-            "requests_total": {"made": total_made, "minimum": total_min, "planned": progress.planned_requests},
+            "requests_total": {
+                "made": total_made,
+                "minimum": total_min,
+                "planned": progress.planned_requests,
+            },
             "rows_reported": result.rows,
             "rows_by_stream": {s: progress.rows.get(s, 0) for s in STREAM_ORDER},
             "facts": facts,
@@ -521,6 +539,7 @@ def main() -> None:
                     for p, r, rss, e in progress.milestones
                 ],
                 "sync_end": rss_end,
+                "stream_end": dict(progress.stream_end_rss),
                 "peak_sampled": peak_sampled,
                 "peak_ru_maxrss": peak_ru,
             },

@@ -227,14 +227,16 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
+# Built from the schema's own column names (constants), never from input.
+_PLACEHOLDERS = ", ".join("?" for _ in COLUMNS)
 UPSERT_SQL = (
-    f"INSERT INTO usage_facts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+    f"INSERT INTO usage_facts ({', '.join(COLUMNS)}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
     f"ON CONFLICT (connection_id, day, {', '.join(USAGE_DIMENSIONS)}) DO UPDATE SET "
     + ", ".join(f"{m} = excluded.{m}" for m in USAGE_MEASURES)
     + " WHERE "
     + " OR ".join(f"usage_facts.{m} != excluded.{m}" for m in USAGE_MEASURES)
 )
-INSERT_SQL = f"INSERT INTO usage_facts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+INSERT_SQL = f"INSERT INTO usage_facts ({', '.join(COLUMNS)}) VALUES ({_PLACEHOLDERS})"  # noqa: S608
 
 
 def table_digest(path: Path) -> tuple[int, str]:
@@ -359,7 +361,9 @@ def main() -> None:
         raw_db.dispose()
         rows = raw_rows(days, raw_org, raw_connection_id)
         conn = raw_connection(tmp / "raw.db")
-        results["raw_first"] = summarise("raw executemany upsert, first import", facts, time_raw(conn, UPSERT_SQL, rows))
+        results["raw_first"] = summarise(
+            "raw executemany upsert, first import", facts, time_raw(conn, UPSERT_SQL, rows)
+        )
         results["raw_second"] = summarise(
             "raw executemany upsert, re-import (same)", facts, time_raw(conn, UPSERT_SQL, rows)
         )
@@ -368,7 +372,9 @@ def main() -> None:
         insert_db, _, _ = fresh_database(tmp / "insert.db")
         insert_db.dispose()
         conn = raw_connection(tmp / "insert.db")
-        results["raw_insert"] = summarise("raw executemany plain INSERT (reference)", facts, time_raw(conn, INSERT_SQL, rows))
+        results["raw_insert"] = summarise(
+            "raw executemany plain INSERT (reference)", facts, time_raw(conn, INSERT_SQL, rows)
+        )
         conn.close()
 
         ours, theirs = table_digest(tmp / "aispend.db"), table_digest(tmp / "raw.db")

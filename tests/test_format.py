@@ -49,10 +49,7 @@ def test_format_tokens(count: int, shown: str) -> None:
     assert format_tokens(count) == shown
 
 
-@pytest.mark.xfail(
-    reason="BUG: the suffix is chosen before rounding, so 999_999 shows as '1000.0k' instead of '1.0M'",
-    strict=True,
-)
+# Regression: the suffix used to be chosen before rounding (999_999 -> '1000.0k').
 @pytest.mark.parametrize(("count", "shown"), [(999_999, "1.0M"), (999_999_999, "1.0B")])
 def test_format_tokens_rounds_up_into_the_next_suffix(count: int, shown: str) -> None:
     assert format_tokens(count) == shown

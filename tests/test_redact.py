@@ -48,7 +48,8 @@ def test_every_key_in_a_text_is_masked() -> None:
     [
         f"Authorization: Bearer {OPAQUE}",
         f"authorization: bearer {OPAQUE}",
-        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     ],
 )
 def test_bearer_tokens_are_masked(text: str) -> None:
@@ -59,11 +60,7 @@ def test_bearer_tokens_are_masked(text: str) -> None:
     assert "dozjgNryP4J3" not in cleaned
 
 
-@pytest.mark.xfail(
-    reason="BUG: the bearer pattern stops at '+', '/', '~' and '=', which RFC 6750 allows in a "
-    "token, so the rest of such a token is left in the text",
-    strict=True,
-)
+# Regression: the bearer pattern used to stop at '+', '/', '~' and '=' (RFC 6750 allows them).
 def test_bearer_tokens_with_base64_characters_are_masked_whole() -> None:
     cleaned = redact("Authorization: Bearer abcDEF123456+ghi/JKL789~xyz==")
 
@@ -112,7 +109,9 @@ def test_filter_rewrites_log_records_with_arguments(redacting: pytest.LogCapture
     logger.warning("calling %s with key %s (attempt %d)", "/v1/organizations/me", ADMIN, 2)
 
     (record,) = redacting.records
-    assert record.getMessage() == "calling /v1/organizations/me with key sk-ant-admin01-…[redacted] (attempt 2)"
+    assert (
+        record.getMessage() == "calling /v1/organizations/me with key sk-ant-admin01-…[redacted] (attempt 2)"
+    )
     assert ADMIN not in redacting.text
     assert record.args is None
 
@@ -133,11 +132,7 @@ def test_filter_leaves_clean_records_alone(redacting: pytest.LogCaptureFixture) 
     assert record.args == args
 
 
-@pytest.mark.xfail(
-    reason="BUG: RedactingFilter cleans msg/args only; a logged exception's traceback "
-    "(exc_info/exc_text) carrying a key is written unredacted",
-    strict=True,
-)
+# Regression: the filter used to leave a logged traceback (exc_text) unredacted.
 def test_filter_redacts_logged_exceptions(redacting: pytest.LogCaptureFixture) -> None:
     try:
         raise RuntimeError(f"upstream refused {ADMIN}")

@@ -39,8 +39,10 @@ def _no_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AISPEND_MASTER_KEY_FILE", raising=False)
 
 
-def settings_in(home: Path, **overrides: object) -> Settings:
-    return Settings(home=home, _env_file=None, **overrides)  # type: ignore[call-arg]
+def settings_in(
+    home: Path, *, master_key: SecretStr | None = None, master_key_file: Path | None = None
+) -> Settings:
+    return Settings(home=home, master_key=master_key, master_key_file=master_key_file, _env_file=None)
 
 
 # --- Sealing ----------------------------------------------------------------------------
@@ -192,10 +194,13 @@ def test_master_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     material = bytes(range(32, 64))
     monkeypatch.setenv("AISPEND_MASTER_KEY", encoded(material).rstrip("="))
 
-    key = load_kek(settings_in(tmp_path))
+    from_env = Settings(home=tmp_path, _env_file=None)
+
+    key = load_kek(from_env)
 
     assert key.material == material
-    assert not settings_in(tmp_path).resolved_master_key_file.exists()
+    assert key.source == "AISPEND_MASTER_KEY"
+    assert not from_env.resolved_master_key_file.exists()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ __all__ = ["RedactingFilter", "install_log_redaction", "redact"]
 
 # Provider keys: Anthropic (sk-ant-...), OpenAI (sk-..., sk-proj-..., sk-admin-...), bearer tokens.
 _KEYLIKE = re.compile(r"sk-[A-Za-z0-9][A-Za-z0-9_\-]{11,}")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{12,}")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{12,}=*")
 _HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
 
 
@@ -32,6 +32,11 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when set, so the traceback is rendered once, redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 

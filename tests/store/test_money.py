@@ -23,16 +23,22 @@ DAY = date(2025, 8, 1)
 @pytest.fixture
 def connection_id(runtime: Runtime) -> int:
     with runtime.db.session() as session:
-        connection = Connection(org_id=runtime.org_id, name="t", provider="anthropic", provider_account_id="x")
+        connection = Connection(
+            org_id=runtime.org_id, name="t", provider="anthropic", provider_account_id="x"
+        )
         session.add(connection)
         session.flush()
         return connection.id
 
 
 def store(runtime: Runtime, connection_id: int, amounts: list[Decimal], day: date = DAY) -> None:
-    records = [CostRecord(day=day, amount_usd=amount, description=f"line {i}") for i, amount in enumerate(amounts)]
+    records = [
+        CostRecord(day=day, amount_usd=amount, description=f"line {i}") for i, amount in enumerate(amounts)
+    ]
     with runtime.db.session() as session:
-        replace_cost_day(session, org_id=runtime.org_id, connection_id=connection_id, day=day, records=records)
+        replace_cost_day(
+            session, org_id=runtime.org_id, connection_id=connection_id, day=day, records=records
+        )
 
 
 def read_back(runtime: Runtime, connection_id: int, day: date = DAY) -> tuple[list[Decimal], Decimal | None]:
@@ -131,13 +137,19 @@ def test_money_column_refuses_floats(runtime: Runtime, connection_id: int) -> No
 
 
 amount_strategy = st.decimals(
-    min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=9, allow_nan=False, allow_infinity=False
+    min_value=Decimal("-1000000"),
+    max_value=Decimal("1000000"),
+    places=9,
+    allow_nan=False,
+    allow_infinity=False,
 )
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(amounts=st.lists(amount_strategy, max_size=30))
-def test_database_sum_equals_decimal_sum(runtime: Runtime, connection_id: int, amounts: list[Decimal]) -> None:
+def test_database_sum_equals_decimal_sum(
+    runtime: Runtime, connection_id: int, amounts: list[Decimal]
+) -> None:
     store(runtime, connection_id, amounts)
 
     stored, total = read_back(runtime, connection_id)

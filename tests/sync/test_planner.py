@@ -75,11 +75,7 @@ def test_pending_window_already_complete_is_a_daily_run() -> None:
     assert plan(checkpoint) == Window(through - days(3), TODAY, moves_checkpoint=True)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the resume branch uses max(pending_until, today) as the end, so a pending_until "
-    "past today (a run whose clock was ahead) makes the window fetch today, which is not over",
-    strict=True,
-)
+# Regression: the resume branch used max(pending_until, today) as its end.
 def test_resume_never_fetches_today_even_if_pending_until_is_later() -> None:
     through = TODAY - days(4)
     window = plan(Checkpoint(complete_through=through, pending_until=TODAY + days(2)))
@@ -265,3 +261,16 @@ def test_split_window_covers_the_window_exactly(start: date, length: int, size: 
     assert all(0 < (end - begin).days <= size for begin, end in chunks)
     assert all((end - begin).days == size for begin, end in chunks[:-1])
     assert len(chunks) == -(-length // size)
+
+
+def test_interrupted_first_backfill_keeps_its_start() -> None:
+    today = date(2026, 11, 26)
+    stream = StreamSpec("messages", "usage", "usage", 31)
+    checkpoint = Checkpoint(backfill_from=date(2026, 1, 1), complete_through=None, pending_until=today)
+    window = plan_window(stream, checkpoint, today, backfill_days=30)
+    assert window == Window(date(2026, 1, 1), today, moves_checkpoint=True)
+
+
+def test_split_window_refuses_a_zero_chunk() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        split_window(Window(date(2026, 1, 1), date(2026, 1, 5), True), 0)

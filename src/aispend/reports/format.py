@@ -14,8 +14,9 @@ def format_usd(amount: Decimal) -> str:
 
 
 def format_tokens(count: int) -> str:
+    # Round first, then pick the suffix, so 999,999 reads 1.0M rather than 1000.0k.
     size = abs(count)
     for limit, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k")):
-        if size >= limit:
+        if size >= limit or (limit > 1000 and round(size / limit, 1) >= 1):
             return f"{count / limit:.1f}{suffix}"
     return str(count)

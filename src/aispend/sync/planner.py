@@ -1,7 +1,8 @@
 """Which days each stream fetches on a run.
 
 Rules (tested in tests/sync/test_planner.py):
-- A stream never synced backfills ``backfill_days`` (or from ``--since``) up to yesterday.
+- A stream never synced backfills ``backfill_days`` (or from ``--since``) up to yesterday; a
+  backfill that stopped before its first page keeps the start it was given.
 - A stream that stopped mid-window resumes at its checkpoint, without re-reading.
 - Otherwise a run re-reads the trailing ``refetch_days`` before the checkpoint (providers
   restate recent days) and continues to yesterday: T-1 plus the lag window.
@@ -59,9 +60,11 @@ def plan_window(
         joins = through is None or since <= through
         window = Window(since, today, moves_checkpoint=joins)
     elif through is None:
-        window = Window(today - timedelta(days=backfill_days), today, moves_checkpoint=True)
+        # A first backfill that stopped before its first page keeps the start it was given.
+        start = checkpoint.backfill_from or today - timedelta(days=backfill_days)
+        window = Window(start, today, moves_checkpoint=True)
     elif checkpoint.pending_until is not None and checkpoint.pending_until > through:
-        window = Window(through, max(checkpoint.pending_until, today), moves_checkpoint=True)
+        window = Window(through, today, moves_checkpoint=True)
     else:
         start = min(through, today) - timedelta(days=stream.refetch_days)
         window = Window(start, today, moves_checkpoint=True)
@@ -70,6 +73,8 @@ def plan_window(
 
 def split_window(window: Window, days_per_request: int) -> list[tuple[date, date]]:
     """Cut a window into request-sized chunks, oldest first."""
+    if days_per_request < 1:
+        raise ValueError(f"days_per_request must be at least 1, not {days_per_request}")
     step = timedelta(days=days_per_request)
     chunks = []
     start = window.start

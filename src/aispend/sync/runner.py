@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from aispend.connections import ConnectError, get_connection, open_connector
 from aispend.providers.base import (
     Connector,
+    DayRecords,
     FatalProviderError,
     FetchedPage,
     ProviderError,
@@ -68,6 +69,10 @@ class SyncResult:
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days)]
 
 
 class _Run:
@@ -174,11 +179,15 @@ class _Run:
         while True:
             page = self.call(stream.family, partial(self.connector.fetch, stream, start, end, cursor))
             cursor = self._next(stream, page, seen)
+            if cursor is None:
+                # The API returns empty buckets, but a day it leaves out is just as empty:
+                # clear it too, or a restated-to-zero day would keep its old rows.
+                page.days += [DayRecords(day) for day in _days(start, end) if day not in replaced]
             with self.runtime.db.session() as session:
                 days = self._write(session, stream, page, replaced)
-                if window.moves_checkpoint and days:
-                    # A day may continue on the next page; only days before the last are surely whole.
-                    through = end if cursor is None else max(days)
+                # A day may continue on the next page; only days before the last are surely whole.
+                through = end if cursor is None else max(days, default=None)
+                if window.moves_checkpoint and through is not None:
                     state = self.checkpoint(session, stream.name)
                     if state.complete_through is None or through > state.complete_through:
                         state.complete_through = through

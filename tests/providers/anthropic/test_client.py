@@ -356,11 +356,7 @@ def test_non_json_error_body_is_redacted_too() -> None:
     assert_no_key(info.value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: client._error_detail redacts error.message but not error.type, "
-    "so a key echoed in the error type reaches the exception text",
-    strict=True,
-)
+# Regression: error.type used to reach the exception text unredacted.
 def test_key_echoed_in_the_error_type_is_redacted() -> None:
     with pytest.raises(FatalProviderError) as info:
         failing(400, error_body(f"bad key {KEY}", "no")).get("/x")
@@ -415,18 +411,22 @@ def test_transport_failures_are_retriable(exc_type: type[httpx.TransportError]) 
     assert_no_key(exc)
 
 
+def answer(status: int, kind: str, headers: dict[str, str] | None = None) -> Handler:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=echo(kind), headers=headers)
+
+    return handler
+
+
 def all_failures() -> Iterator[tuple[str, Handler]]:
     for status, kind in [
         (400, "invalid_request_error"),
         (401, "authentication_error"),
         (403, "permission_error"),
     ]:
-        yield str(status), lambda _, s=status, k=kind: httpx.Response(s, json=echo(k))
+        yield str(status), answer(status, kind)
     for status, kind in [(429, "rate_limit_error"), (500, "api_error"), (529, "overloaded_error")]:
-        yield (
-            str(status),
-            lambda _, s=status, k=kind: httpx.Response(s, json=echo(k), headers={"retry-after": "1"}),
-        )
+        yield str(status), answer(status, kind, {"retry-after": "1"})
     yield "502-html", lambda _: httpx.Response(502, text=f"<h1>bad gateway {KEY}</h1>")
     yield "200-truncated", lambda _: httpx.Response(200, content=f'{{"key": "{KEY}'.encode())
     yield "200-array", lambda _: httpx.Response(200, json=[KEY])

@@ -538,11 +538,7 @@ def test_cache_creation_that_is_not_an_object_is_fatal() -> None:
         parse_usage_page(usage_body(row))
 
 
-@pytest.mark.xfail(
-    reason="BUG: a bucket or result row that is not a JSON object raises AttributeError "
-    "instead of FatalProviderError (parse.py _bucket_rows/_usage_record/_cost_record call .get)",
-    strict=True,
-)
+# Regression: a bucket or row that is not an object used to raise AttributeError.
 @pytest.mark.parametrize(
     "body",
     [

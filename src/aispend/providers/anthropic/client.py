@@ -61,7 +61,7 @@ def _error_detail(response: httpx.Response) -> tuple[str, str]:
     try:
         body = response.json()
         error = body["error"]
-        return str(error.get("type", "")), redact(str(error.get("message", "")))
+        return redact(str(error.get("type", ""))), redact(str(error.get("message", "")))
     except (ValueError, KeyError, TypeError, AttributeError):
         return "", redact(response.text[:200])
 

@@ -73,11 +73,18 @@ def _day(timestamp: Any) -> date:
     return moment.date()
 
 
+def _objects(items: list[Any], what: str) -> list[Mapping[str, Any]]:
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise _fail(f"{what} is {type(item).__name__}, not an object")
+    return items
+
+
 def _buckets(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     data = body.get("data")
     if not isinstance(data, list):
         raise _fail("no `data` list in the page")
-    return data
+    return _objects(data, "an item of `data`")
 
 
 def next_page_cursor(body: Mapping[str, Any]) -> str | None:
@@ -149,7 +156,7 @@ def _bucket_rows(body: Mapping[str, Any]) -> Iterator[tuple[date, list[Mapping[s
         results = bucket.get("results")
         if not isinstance(results, list):
             raise _fail(f"bucket {day} has no `results` list")
-        yield day, results
+        yield day, _objects(results, f"a result of bucket {day}")
 
 
 def parse_usage_page(body: Mapping[str, Any]) -> FetchedPage:
@@ -215,10 +222,7 @@ def parse_cost_page(body: Mapping[str, Any]) -> FetchedPage:
 def parse_claude_code_page(body: Mapping[str, Any], day: date) -> FetchedPage:
     """``GET /v1/organizations/usage_report/claude_code`` for one day: one record per user and model."""
     records: list[UsageRecord] = []
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise _fail("no `data` list in the Claude Code page")
-    for item in data:
+    for item in _buckets(body):
         actor = item.get("actor") or {}
         if actor.get("type") == "api_actor":
             user = f"api_key:{actor.get('api_key_name', '')}"
