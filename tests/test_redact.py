@@ -153,3 +153,9 @@ def test_install_log_redaction_adds_one_filter_per_handler() -> None:
         assert sum(isinstance(f, RedactingFilter) for f in handler.filters) == 1
     finally:
         root.removeHandler(handler)
+
+
+def test_redaction_is_idempotent() -> None:
+    # Several handlers may each carry the filter; a second pass must not mangle the first.
+    once = redact(f"key {ADMIN} and Bearer {'t' * 30} x-api-key: {'v' * 20}")
+    assert redact(once) == once

@@ -8,7 +8,7 @@ import re
 __all__ = ["RedactingFilter", "install_log_redaction", "redact"]
 
 # Provider keys: Anthropic (sk-ant-...), OpenAI (sk-..., sk-proj-..., sk-admin-...), bearer tokens.
-_KEYLIKE = re.compile(r"sk-[A-Za-z0-9][A-Za-z0-9_\-]{11,}")
+_KEYLIKE = re.compile(r"sk-[A-Za-z0-9][A-Za-z0-9_\-]{11,}+(?!…)")  # possessive: idempotent
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{12,}=*")
 _HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
 
