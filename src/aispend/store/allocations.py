@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from aispend.pricing.allocate import allocate
+from aispend.store.facts import insert_rows
 from aispend.store.schema import AllocatedCost, CostFact, UsageFact
 
 __all__ = ["UNALLOCATED", "reallocate_days"]
@@ -141,20 +142,11 @@ def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: 
                     break
         for key, amount in shares.items():
             totals[(cost.day, cost.workspace_id, cost.model, cost.cost_type, cost.token_type, key)] += amount
-    session.execute(
-        insert(AllocatedCost),
-        [
-            {
-                "org_id": org_id,
-                "connection_id": connection_id,
-                "day": day,
-                "workspace_id": workspace,
-                "model": model,
-                "cost_type": cost_type,
-                "token_type": token_type,
-                "api_key_id": key,
-                "amount_usd": amount,
-            }
-            for (day, workspace, model, cost_type, token_type, key), amount in totals.items()
-        ],
+    table: Table = AllocatedCost.__table__  # type: ignore[assignment]
+    columns = ("org_id", "connection_id", "day", "workspace_id", "model", "cost_type", "token_type")
+    insert_rows(
+        session,
+        table,
+        (*columns, "api_key_id", "amount_usd"),
+        [(org_id, connection_id, *key, amount) for key, amount in totals.items()],
     )

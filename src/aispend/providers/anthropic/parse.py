@@ -7,10 +7,11 @@ object, absent ``server_tool_use``) and refuse what cannot be read with a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from aispend.model import NONE, CostRecord, DirectoryEntry, UsageRecord, cents_to_dollars
@@ -101,7 +102,7 @@ def _merge(records: Iterable[R], measures: tuple[str, ...]) -> list[R]:
     """Sum records that share every dimension, so each natural key appears once."""
     merged: dict[tuple[Any, ...], R] = {}
     for record in records:
-        key = tuple(getattr(record, f.name) for f in fields(record) if f.name not in measures)
+        key = _DIMENSIONS[type(record)](record)
         seen = merged.get(key)
         if seen is None:
             merged[key] = record
@@ -120,6 +121,10 @@ USAGE_MEASURES = (
     "web_search_requests",
     "estimated_cost_usd",
 )
+_DIMENSIONS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    kind: attrgetter(*(f.name for f in fields(kind) if f.name not in (*USAGE_MEASURES, "amount_usd")))
+    for kind in (UsageRecord, CostRecord)
+}
 
 
 def _usage_record(day: date, row: Mapping[str, Any]) -> UsageRecord:

@@ -705,7 +705,7 @@ class RunningSimulator:
 def serve(sim: AnthropicSimulator, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
     """Start serving ``sim``; returns once the port accepts connections (port 0 = any free)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual = int(sock.getsockname()[1])
