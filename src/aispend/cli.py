@@ -198,8 +198,9 @@ def _sync_all(runtime: Runtime, names: list[str], since: date | None, until: dat
                 failures += 1
                 progress.console.print(f"[bold red]{name}: sync failed:[/] {error}", highlight=False)
                 continue
+            skipped = f" Not available, skipped: {', '.join(result.skipped)}." if result.skipped else ""
             progress.console.print(
-                f"{name}: {result.requests} requests, {result.rows:,} rows written.", highlight=False
+                f"{name}: {result.requests} requests, {result.rows:,} rows written.{skipped}", highlight=False
             )
     return failures
 

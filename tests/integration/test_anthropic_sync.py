@@ -265,3 +265,15 @@ def test_disconnected_connection_keeps_data_and_stops_syncing(runtime: Runtime, 
     assert report(runtime, "model")["total"] == total
     with pytest.raises(SyncFailedError, match="disconnected"):
         sync_connection(runtime, connected)
+
+
+def test_missing_claude_code_report_is_skipped_not_fatal(
+    runtime: Runtime, simulator: AnthropicSimulator, connected: str
+) -> None:
+    simulator.inject("404", times=1000, path_prefix="/v1/organizations/usage_report/claude_code")
+    result = sync_connection(runtime, connected, since=SINCE)
+    assert result.skipped == ["claude_code"]
+    assert_matches_truth(runtime, simulator)
+    simulator.inject("404", times=1000, path_prefix="/v1/organizations/cost_report")
+    with pytest.raises(SyncFailedError, match="404 not_found_error"):
+        sync_connection(runtime, connected)

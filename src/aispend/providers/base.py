@@ -73,6 +73,8 @@ class StreamSpec:
     limit in days); ``0`` marks a directory stream, which has no time window.
     ``refetch_days`` is how many trailing days the provider may still restate.
     ``family`` keys the request pacer together with the provider account.
+    An ``optional`` stream that answers 404 is skipped with a warning instead of
+    failing the sync: not every organisation has every report.
     """
 
     name: str
@@ -80,6 +82,7 @@ class StreamSpec:
     family: str
     days_per_request: int
     refetch_days: int = 3
+    optional: bool = False
 
 
 @dataclass(slots=True)

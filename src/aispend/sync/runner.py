@@ -65,6 +65,7 @@ class SyncResult:
     requests: int = 0
     rows: int = 0
     windows: dict[str, tuple[date, date]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _today() -> date:
@@ -335,10 +336,16 @@ def sync_connection(
                 )
             )
             for stream, window in plan:
-                if window is None:
-                    sync.sync_directory(stream)
-                else:
-                    sync.sync_window(stream, window)
+                try:
+                    if window is None:
+                        sync.sync_directory(stream)
+                    else:
+                        sync.sync_window(stream, window)
+                except FatalProviderError as error:
+                    if not (stream.optional and error.status == 404):
+                        raise
+                    log.warning("%s: %s is not available (%s); skipped", name, stream.name, error)
+                    sync.result.skipped.append(stream.name)
         except (ProviderError, ConnectError) as error:
             raise SyncFailedError(_record_failure(runtime, connection, run_id, error)) from None
         except Exception as error:

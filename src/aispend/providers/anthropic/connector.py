@@ -41,7 +41,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("messages", "usage", "usage", MAX_DAY_BUCKETS),
     StreamSpec("cost", "cost", "cost", MAX_DAY_BUCKETS),
     # One day per request: the report takes a single date and no end.
-    StreamSpec("claude_code", "usage", "claude_code", 1),
+    StreamSpec("claude_code", "usage", "claude_code", 1, optional=True),
 )
 
 

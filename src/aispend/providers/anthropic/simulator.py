@@ -94,6 +94,7 @@ _USAGE_FILTERS: dict[str, tuple[str, frozenset[str] | None]] = {
 }
 _FAST_MODE_BETA = "fast-mode-2026-02-01"
 _ERROR_FAULTS: dict[str, tuple[int, str, str]] = {
+    "404": (404, "not_found_error", "Not found"),
     "500": (500, "api_error", "Internal server error"),
     "529": (529, "overloaded_error", "Overloaded"),
     "503": (503, "api_error", "Service temporarily unavailable"),
