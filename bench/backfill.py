@@ -15,13 +15,11 @@ import cProfile
 import json
 import math
 import os
-import platform
 import pstats
 import queue
 import re
 import resource
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,6 +43,7 @@ from aispend.settings import Settings
 from aispend.store.schema import AllocatedCost, CostFact, DirectoryItem, UsageFact
 from aispend.sync.pacing import DEFAULT_RATES
 from aispend.sync.runner import SyncProgress, sync_connection
+from machine import machine_info, print_machine  # bench/ is on sys.path when run as a script
 
 MB = 1024 * 1024
 STREAM_ORDER = [stream.name for stream in STREAMS]
@@ -59,39 +58,6 @@ PATH_STREAM = {
     "/v1/organizations/me": "me",
 }
 USAGE_AND_COST_TARGET_S = 300.0
-
-
-# --------------------------------------------------------------------------- machine
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "ram_gb": round(psutil.virtual_memory().total / 1024**3, 1),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "os": platform.platform(),
-    }
-
-
-def print_machine(info: dict[str, Any]) -> None:
-    print("Machine")
-    print(f"  CPU:     {info['cpu']}")
-    print(f"  cores:   {info['logical_cores']} logical, {info['physical_cores']} physical")
-    print(f"  RAM:     {info['ram_gb']} GiB")
-    print(f"  Python:  {info['python']}")
-    print(f"  SQLite:  {info['sqlite']}")
-    print(f"  OS:      {info['os']}")
 
 
 # --------------------------------------------------------------------------- simulator process

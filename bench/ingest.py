@@ -20,8 +20,6 @@ import cProfile
 import hashlib
 import json
 import math
-import os
-import platform
 import pstats
 import random
 import sqlite3
@@ -35,13 +33,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from aispend.model import UsageRecord
 from aispend.store.db import Database
 from aispend.store.facts import replace_usage_day
 from aispend.store.schema import USAGE_DIMENSIONS, USAGE_MEASURES, Connection
 from aispend.store.types import MONEY_SCALE, to_stored_money
+from machine import machine_info, print_machine  # bench/ is on sys.path when run as a script
 
 TARGET_FACTS_PER_S = 100_000
 TARGET_SHARE_OF_RAW = 0.40
@@ -70,39 +67,6 @@ PRAGMAS = (
 )
 Day = tuple[date, list[UsageRecord]]
 RawDay = list[tuple[Any, ...]]
-
-
-# --------------------------------------------------------------------------- machine
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "ram_gb": round(psutil.virtual_memory().total / 1024**3, 1),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "os": platform.platform(),
-    }
-
-
-def print_machine(info: dict[str, Any]) -> None:
-    print("Machine")
-    print(f"  CPU:     {info['cpu']}")
-    print(f"  cores:   {info['logical_cores']} logical, {info['physical_cores']} physical")
-    print(f"  RAM:     {info['ram_gb']} GiB")
-    print(f"  Python:  {info['python']}")
-    print(f"  SQLite:  {info['sqlite']}")
-    print(f"  OS:      {info['os']}")
 
 
 # --------------------------------------------------------------------------- synthetic facts
