@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from aispend.providers.anthropic.simulator import AnthropicSimulator
 from aispend.runtime import Runtime
-from aispend.store.schema import CostFact, SyncState, UsageFact
+from aispend.store.schema import CostFact, SyncRun, SyncState, UsageFact
 from tests.integration.test_anthropic_sync import assert_matches_truth
 
 DAYS = 40
@@ -71,3 +71,8 @@ def test_killed_backfill_resumes_without_gap_or_duplicate(
             days = session.scalars(select(UsageFact.day).where(UsageFact.stream == stream).distinct()).all()
             assert len(days) == DAYS
         assert len(session.scalars(select(CostFact.day).distinct()).all()) == DAYS
+        statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
+        # A kill during start-up may come before the run is recorded, so count at most one per kill.
+        assert statuses[-1] == "succeeded"
+        assert 1 <= len(statuses) - 1 <= kills
+        assert set(statuses[:-1]) == {"interrupted"}

@@ -144,7 +144,7 @@ class SyncRun(Base):
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # running | succeeded | failed
+    # running | succeeded | failed | interrupted
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="running")
     requests_made: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_written: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

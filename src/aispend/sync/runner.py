@@ -9,15 +9,21 @@ checkpoint: no gap, no duplicate.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from aispend.connections import ConnectError, get_connection, open_connector
 from aispend.providers.base import (
@@ -43,6 +49,8 @@ __all__ = ["SyncFailedError", "SyncProgress", "SyncResult", "sync_connection"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_BACKOFF = 300.0
+INTERRUPTED = "The process stopped before the run finished; the next run resumed from its checkpoint."
 
 
 class SyncFailedError(Exception):
@@ -96,6 +104,7 @@ class _Run:
         self.run_id = run_id
         self.result = SyncResult(connection.name)
         settings = runtime.settings
+        self.jitter = wait_random_exponential(multiplier=settings.retry_backoff_seconds, max=MAX_BACKOFF)
         self.retrying = Retrying(
             retry=retry_if_exception_type(RetriableProviderError),
             stop=stop_after_attempt(settings.retry_attempts),
@@ -103,16 +112,14 @@ class _Run:
             reraise=True,
             before_sleep=self._log_retry,
         )
-        self.backoff = settings.retry_backoff_seconds
 
     def _wait(self, state: RetryCallState) -> float:
         # Exponential backoff with full jitter, never shorter than what a 429 asked for.
-        outcome = state.outcome
-        error = outcome.exception() if outcome else None
-        delay = random.uniform(0, self.backoff * 2 ** (state.attempt_number - 1))  # noqa: S311
+        error = state.outcome.exception() if state.outcome else None
+        delay = self.jitter(state)
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            delay = max(delay, error.retry_after)
-        return min(delay, 300.0)
+            delay = max(delay, min(error.retry_after, MAX_BACKOFF))
+        return delay
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -301,6 +308,16 @@ def sync_connection(
     lock_dir = runtime.settings.home / "locks"
     with connection_lock(runtime.db, connection.id, lock_dir), runtime.http_client() as http:
         with runtime.db.session() as session:
+            # Holding the lock, any run still marked running was killed mid-way.
+            session.execute(
+                update(SyncRun)
+                .where(
+                    SyncRun.org_id == connection.org_id,
+                    SyncRun.connection_id == connection.id,
+                    SyncRun.status == "running",
+                )
+                .values(status="interrupted", finished_at=datetime.now(UTC), error=INTERRUPTED)
+            )
             run = SyncRun(org_id=connection.org_id, connection_id=connection.id)
             session.add(run)
             session.flush()
