@@ -226,6 +226,10 @@ def test_repeated_cursor_stops_the_sync(
     simulator.inject("repeat_cursor", times=5, path_prefix="/v1/organizations/usage_report/messages")
     with pytest.raises(SyncFailedError, match="same page cursor twice"):
         sync_connection(runtime, connected, since=SINCE)
+    with runtime.db.session() as session:
+        connection = session.scalars(select(Connection)).one()
+        assert connection.status == "error"
+        assert "same page cursor twice" in (connection.last_error or "")
     simulator.inject("repeat_cursor", times=0)
     sync_connection(runtime, connected, since=SINCE)
     assert_matches_truth(runtime, simulator)
