@@ -348,6 +348,11 @@ def serve_command(
 ) -> None:
     """Serve the JSON API (and run scheduled syncs, unless --no-worker)."""
     runtime = _runtime()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"[bold yellow]warning:[/] binding to {host}: this release has no sign-in yet, so anyone who can "
+            "reach this address can read your spend. Keep it on 127.0.0.1 behind an authenticating proxy."
+        )
     err.print(f"Serving on http://{host}:{port} (API docs at /api/docs). Ctrl-C stops.")
     _serve(runtime, host, port, worker=not no_worker)
 
