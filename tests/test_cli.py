@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -172,3 +173,12 @@ def test_report_rejects_reversed_dates(cli: CliRunner) -> None:
     result = cli.invoke(app, ["report", "spend", "--since", "2026-05-02", "--until", "2026-05-01"])
     assert result.exit_code == 1
     assert "before" in result.output
+
+
+def test_unreachable_database_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AISPEND_HOME", str(tmp_path))
+    monkeypatch.setenv("AISPEND_DATABASE_URL", "postgresql+psycopg://aispend:hunter2pass@127.0.0.1:1/none")
+    result = CliRunner().invoke(app, ["connections"])
+    assert result.exit_code == 1
+    assert "cannot open the database postgresql+psycopg://aispend:***@127.0.0.1:1/none" in result.output
+    assert "hunter2pass" not in result.output

@@ -13,9 +13,12 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from aispend.connections import ConnectError, connect_provider, disconnect, get_connection, list_connections
 from aispend.reports.format import format_tokens, format_usd
@@ -34,6 +37,8 @@ app = typer.Typer(
     help="Import AI provider usage and cost, and report exact spend.",
     no_args_is_help=True,
     add_completion=True,
+    # Local variables in a traceback could include a key being connected: never print them.
+    pretty_exceptions_show_locals=False,
 )
 connect_app = typer.Typer(help="Connect a provider account with a read-only admin credential.")
 report_app = typer.Typer(help="Reports on imported spend.")
@@ -71,9 +76,21 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _runtime(settings: Settings | None = None) -> Runtime:
-    runtime = Runtime(settings)
-    runtime.configure_logging()
-    _ = runtime.db  # migrations run on every command
+    try:
+        runtime = Runtime(settings)
+        runtime.configure_logging()
+        _ = runtime.db  # migrations run on every command
+    except ValidationError as error:
+        raise _fail(f"invalid setting: {error}") from None
+    except SQLAlchemyError as error:
+        try:
+            url = make_url(runtime.settings.resolved_database_url).render_as_string(hide_password=True)
+        except SQLAlchemyError:
+            url = "(unparseable URL)"
+        raise _fail(
+            f"cannot open the database {url}: {type(error).__name__}: {str(error).splitlines()[0]}. "
+            "Check AISPEND_DATABASE_URL and that the database server is running."
+        ) from None
     return runtime
 
 

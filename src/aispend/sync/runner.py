@@ -44,6 +44,7 @@ from aispend.store.schema import Connection, SyncRun, SyncState
 from aispend.sync.locks import connection_lock
 from aispend.sync.pacing import DEFAULT_RATES, Pacer, rates_for_interval
 from aispend.sync.planner import Checkpoint, Window, plan_window, split_window
+from aispend.vault import VaultKeyError, VaultOpenError
 
 __all__ = ["SyncFailedError", "SyncProgress", "SyncResult", "sync_connection"]
 
@@ -363,7 +364,7 @@ def sync_connection(
                         raise
                     log.warning("%s: %s is not available (%s); skipped", name, stream.name, error)
                     sync.result.skipped.append(stream.name)
-        except (ProviderError, ConnectError) as error:
+        except (ProviderError, ConnectError, VaultKeyError, VaultOpenError) as error:
             raise SyncFailedError(_record_failure(runtime, connection, run_id, error)) from None
         except Exception as error:
             _record_failure(runtime, connection, run_id, error)
