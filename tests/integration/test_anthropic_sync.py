@@ -281,3 +281,38 @@ def test_missing_claude_code_report_is_skipped_not_fatal(
     simulator.inject("404", times=1000, path_prefix="/v1/organizations/cost_report")
     with pytest.raises(SyncFailedError, match="404 not_found_error"):
         sync_connection(runtime, connected)
+
+
+def test_two_organisations_add_up_and_stay_apart(
+    runtime: Runtime, simulator: AnthropicSimulator, connected: str
+) -> None:
+    from aispend.providers.anthropic.simdata import SimulatorSettings
+    from aispend.providers.anthropic.simulator import serve
+
+    other = AnthropicSimulator(
+        SimulatorSettings(seed=11, history_days=60, organization_id="0b7c0f5e-2f4e-4c1e-9d2a-3e4f5a6b7c8d")
+    )
+    with serve(other) as server:
+        connect_provider(
+            runtime,
+            provider="anthropic",
+            name="beta",
+            key=other.org.settings.admin_key,
+            base_url=server.base_url,
+            min_request_interval=0,
+        )
+        sync_connection(runtime, connected, since=SINCE)
+        sync_connection(runtime, "beta", since=SINCE)
+    expected = simulator.org.total_cost_usd(SINCE, UNTIL) + other.org.total_cost_usd(SINCE, UNTIL)
+    by_workspace = report(runtime, "workspace")
+    assert Decimal(by_workspace["total"]["cost_usd"]) == expected
+    defaults = sorted(row["label"] for row in by_workspace["rows"] if row["key"] is None)
+    assert defaults == ["Default (acme)", "Default (beta)"]
+    [provider] = report(runtime, "provider")["rows"]
+    assert Decimal(provider["cost_usd"]) == expected
+    with runtime.db.session() as session:
+        acme = session.scalar(select(Connection.id).where(Connection.name == "acme"))
+        only_acme = spend_report(
+            session, runtime.org_id, by="model", since=SINCE, until=UNTIL, connection_id=acme
+        )
+    assert only_acme.total.cost_usd == simulator.org.total_cost_usd(SINCE, UNTIL)

@@ -138,6 +138,12 @@ class _Query:
             statement = statement.group_by(*columns)
         return list(self.session.execute(self.scope(statement, UsageFact)).all())
 
+    def connection_names(self) -> dict[int, str]:
+        rows = self.session.execute(
+            select(Connection.id, Connection.name).where(Connection.org_id == self.org_id)
+        )
+        return {conn: name for conn, name in rows}
+
     def names(self, kind: str) -> dict[tuple[int, str], str]:
         rows = self.session.execute(
             select(DirectoryItem.connection_id, DirectoryItem.provider_id, DirectoryItem.name).where(
@@ -186,13 +192,14 @@ def _by_model(query: _Query, rows: _Rows) -> None:
 
 def _by_dimension(query: _Query, rows: _Rows, cost_table: Any, column: str, kind: str, empty: str) -> None:
     names = query.names(kind)
-    multiple = len({conn for conn, _ in names}) > 1
+    connections = query.connection_names()
 
     def label(conn: int, value: str) -> str:
-        if value in SPECIAL_KEY_LABELS:
-            return SPECIAL_KEY_LABELS[value]
-        text = names.get((conn, value), value) if value else empty
-        return f"{text} ({conn})" if multiple and not value else text
+        if value and value not in SPECIAL_KEY_LABELS:
+            return names.get((conn, value), value)
+        text = SPECIAL_KEY_LABELS.get(value, empty)
+        # Rows without a provider id exist once per connection; say whose each is.
+        return f"{text} ({connections[conn]})" if len(connections) > 1 else text
 
     for conn, value, amount in query.cost(
         cost_table.connection_id, getattr(cost_table, column), table=cost_table
