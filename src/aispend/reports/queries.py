@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
 
@@ -74,7 +74,6 @@ class SpendReport:
     rows: list[SpendRow]
     total: SpendRow
     currency: str = "USD"
-    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -312,8 +311,3 @@ def spend_report(
     else:
         ordered.sort(key=lambda row: (-row.cost_usd, row.key or ""))
     return SpendReport(by=by, since=since, until=until, rows=ordered, total=total)
-
-
-def default_period(today: date) -> tuple[date, date]:
-    """The last 30 complete days."""
-    return today - timedelta(days=30), today - timedelta(days=1)

@@ -34,9 +34,6 @@ WEIGHT_COLUMN = {
 }
 WEIGHT_NAMES = tuple(WEIGHT_COLUMN)
 
-# (day, workspace, model, tier class, context window, inference geo, api key) -> weights
-UsageKey = tuple[date, str, str, str, str, str, str]
-
 
 def _tier_class(service_tier: str) -> str:
     # The cost report knows only `standard` and `batch`; priority and flex usage bills as standard.
