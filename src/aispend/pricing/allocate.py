@@ -33,6 +33,8 @@ def allocate(total: Decimal, weights: Mapping[K, int], quantum: Decimal = MONEY_
     if remainder:
         raise ValueError(f"{total} is not a multiple of {quantum}")
     positive = {key: weight for key, weight in weights.items() if weight > 0}
+    if len(positive) == 1:
+        return {key: total for key in positive}
     whole = sum(positive.values())
     if whole == 0:
         raise ValueError("no positive weight to allocate over")

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
@@ -46,6 +47,52 @@ def _weight_name(cost_type: str, token_type: str) -> str | None:
     if token_type in WEIGHT_COLUMN:
         return token_type
     return None
+
+
+# (dimensions of a match) -> API key -> counts in WEIGHT_NAMES order
+_Index = dict[tuple[Any, ...], dict[str, list[int]]]
+
+
+class _Weights:
+    """Each API key's usage counts, indexed from the finest match to the coarsest."""
+
+    def __init__(self, usage: Iterable[Any]) -> None:
+        self.fine: _Index = defaultdict(dict)
+        self.coarse: _Index = defaultdict(dict)
+        self.by_workspace: _Index = defaultdict(dict)
+        for day, workspace, model, tier, context, geo, key, *counts in usage:
+            values = [int(count or 0) for count in counts]
+            for index, index_key in (
+                (self.fine, (day, workspace, model, _tier_class(tier), context, geo)),
+                (self.coarse, (day, workspace, model)),
+                (self.by_workspace, (day, workspace)),
+            ):
+                slot = index[index_key].get(key)
+                if slot is None:
+                    index[index_key][key] = list(values)
+                else:
+                    for position, count in enumerate(values):
+                        slot[position] += count
+
+    def split(self, cost: Any) -> dict[str, Decimal]:
+        """The cost line's amount per API key; all of it to UNALLOCATED when no usage explains it."""
+        weight_name = _weight_name(cost.cost_type, cost.token_type)
+        if weight_name is not None:
+            position = WEIGHT_NAMES.index(weight_name)
+            tier = cost.service_tier or "standard"
+            candidates = (
+                self.fine.get(
+                    (cost.day, cost.workspace_id, cost.model, tier, cost.context_window, cost.inference_geo)
+                ),
+                self.coarse.get((cost.day, cost.workspace_id, cost.model)),
+                self.by_workspace.get((cost.day, cost.workspace_id)) if not cost.model else None,
+            )
+            for candidate in candidates:
+                if candidate:
+                    shares = {key: counts[position] for key, counts in candidate.items() if counts[position]}
+                    if shares:
+                        return allocate(cost.amount_usd, shares)
+        return {UNALLOCATED: cost.amount_usd}
 
 
 def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: Iterable[date]) -> None:
@@ -99,45 +146,10 @@ def reallocate_days(session: Session, *, org_id: int, connection_id: int, days: 
         .group_by(*(UsageFact.day, UsageFact.workspace_id, UsageFact.model, UsageFact.service_tier))
         .group_by(UsageFact.context_window, UsageFact.inference_geo, UsageFact.api_key_id)
     ).all()
-    fine: dict[tuple[date, str, str, str, str, str], dict[str, dict[str, int]]] = defaultdict(dict)
-    coarse: dict[tuple[date, str, str], dict[str, dict[str, int]]] = defaultdict(dict)
-    by_workspace: dict[tuple[date, str], dict[str, dict[str, int]]] = defaultdict(dict)
-    for day, workspace, model, tier, context, geo, key, *counts in usage:
-        weights = dict(zip(WEIGHT_NAMES, (int(c or 0) for c in counts), strict=True))
-        for index, bucket_key in (
-            (fine, (day, workspace, model, _tier_class(tier), context, geo)),
-            (coarse, (day, workspace, model)),
-            (by_workspace, (day, workspace)),
-        ):
-            slot = index[bucket_key].setdefault(key, dict.fromkeys(WEIGHT_NAMES, 0))  # type: ignore[index]
-            for name, count in weights.items():
-                slot[name] += count
-
+    weights = _Weights(usage)
     totals: dict[tuple[date, str, str, str, str, str], Decimal] = defaultdict(Decimal)
     for cost in costs:
-        weight_name = _weight_name(cost.cost_type, cost.token_type)
-        shares: dict[str, Decimal] = {UNALLOCATED: cost.amount_usd}
-        if weight_name is not None:
-            candidates = (
-                fine.get(
-                    (
-                        cost.day,
-                        cost.workspace_id,
-                        cost.model,
-                        cost.service_tier or "standard",
-                        cost.context_window,
-                        cost.inference_geo,
-                    )
-                ),
-                coarse.get((cost.day, cost.workspace_id, cost.model)),
-                by_workspace.get((cost.day, cost.workspace_id)) if not cost.model else None,
-            )
-            for candidate in candidates:
-                weights = {key: counts[weight_name] for key, counts in (candidate or {}).items()}
-                if any(weights.values()):
-                    shares = allocate(cost.amount_usd, weights)
-                    break
-        for key, amount in shares.items():
+        for key, amount in weights.split(cost).items():
             totals[(cost.day, cost.workspace_id, cost.model, cost.cost_type, cost.token_type, key)] += amount
     table: Table = AllocatedCost.__table__  # type: ignore[assignment]
     columns = ("org_id", "connection_id", "day", "workspace_id", "model", "cost_type", "token_type")
