@@ -95,8 +95,6 @@ def connect_provider(
             raise ConnectError(str(exc)) from None
     org_id = runtime.org_id
     with runtime.db.session() as session:
-        if session.scalar(select(Connection).where(Connection.org_id == org_id, Connection.name == name)):
-            raise ConnectError(f"A connection named {name!r} already exists; choose another --name.")
         duplicate = session.scalar(
             select(Connection).where(
                 Connection.org_id == org_id,
@@ -109,21 +107,34 @@ def connect_provider(
             raise ConnectError(
                 f"{info.display_name} organisation {account.name!r} ({account.id}) is already connected "
                 f"as {duplicate.name!r}; a second connection would count its spend twice. "
-                f"To replace its key, run `aispend disconnect {duplicate.name}` first."
+                f"To replace its key, run `aispend disconnect {duplicate.name}`, then connect again "
+                f"with --name {duplicate.name}."
             )
+        connection = session.scalar(
+            select(Connection).where(Connection.org_id == org_id, Connection.name == name)
+        )
+        if connection is None:
+            connection = Connection(
+                org_id=org_id, name=name, provider=provider, provider_account_id=account.id
+            )
+            session.add(connection)
+        elif connection.status != "disconnected":
+            raise ConnectError(f"A connection named {name!r} already exists; choose another --name.")
+        elif (connection.provider, connection.provider_account_id) != (provider, account.id):
+            raise ConnectError(
+                f"The name {name!r} belongs to a disconnected connection to another organisation "
+                f"({connection.provider_account_name}); choose another --name."
+            )
+        # A reconnection keeps the connection's data and checkpoints and takes the new key.
         options: dict[str, object] = {"base_url": url}
         if min_request_interval is not None:
             options["min_request_interval"] = min_request_interval
-        connection = Connection(
-            org_id=org_id,
-            name=name,
-            provider=provider,
-            provider_account_id=account.id,
-            provider_account_name=account.name,
-            options=options,
-            key_fingerprint=fingerprint(key),
-        )
-        session.add(connection)
+        connection.provider_account_name = account.name
+        connection.options = options
+        connection.key_fingerprint = fingerprint(key)
+        connection.status = "active"
+        connection.disconnected_at = None
+        connection.last_error = None
         session.flush()
         sealed = runtime.vault.seal(key, org_id=org_id, connection_id=connection.id)
         session.add(

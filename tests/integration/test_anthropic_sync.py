@@ -316,3 +316,37 @@ def test_two_organisations_add_up_and_stay_apart(
             session, runtime.org_id, by="model", since=SINCE, until=UNTIL, connection_id=acme
         )
     assert only_acme.total.cost_usd == simulator.org.total_cost_usd(SINCE, UNTIL)
+
+
+def test_reconnecting_after_disconnect_keeps_data_and_resumes(
+    runtime: Runtime, simulator: AnthropicSimulator, served: RunningSimulator, connected: str
+) -> None:
+    from aispend.connections import disconnect
+
+    sync_connection(runtime, connected, since=SINCE)
+    disconnect(runtime, connected)
+    # The name now belongs to a disconnected connection: only the same organisation may take it back.
+    with runtime.db.session() as session:
+        session.scalars(select(Connection)).one().provider_account_id = "some-other-org"
+    with pytest.raises(ConnectError, match="belongs to a disconnected connection to another"):
+        connect_provider(
+            runtime,
+            provider="anthropic",
+            name=connected,
+            key=simulator.org.settings.admin_key,
+            base_url=served.base_url,
+            min_request_interval=0,
+        )
+    with runtime.db.session() as session:
+        session.scalars(select(Connection)).one().provider_account_id = simulator.org.settings.organization_id
+    connect_provider(
+        runtime,
+        provider="anthropic",
+        name=connected,
+        key=simulator.org.settings.admin_key,
+        base_url=served.base_url,
+        min_request_interval=0,
+    )
+    result = sync_connection(runtime, connected)  # a daily run: the checkpoints survived
+    assert result.windows["messages"] == (TODAY - timedelta(days=3), TODAY)
+    assert_matches_truth(runtime, simulator)
