@@ -1,0 +1,68 @@
+"""Serving a simulator over real HTTP: uvicorn on a loopback port in a daemon thread.
+
+``aispend demo``, the ``python -m`` entry point and the tests that sync over a real socket
+use :func:`serve`; tests that can stay in process mount ``AnthropicSimulator.app`` through
+``httpx.ASGITransport`` instead and never open a port.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+if TYPE_CHECKING:
+    # Only for the annotation: simulator.py imports this module to re-export serve().
+    from aispend.providers.anthropic.simulator import AnthropicSimulator
+
+__all__ = ["RunningSimulator", "serve"]
+
+
+@dataclass
+class RunningSimulator:
+    """A simulator served by uvicorn on a loopback port in a daemon thread."""
+
+    base_url: str
+    port: int
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _socket: socket.socket = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def serve(sim: AnthropicSimulator, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
+    """Start serving ``sim``; returns once the port accepts connections (port 0 = any free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    actual = int(sock.getsockname()[1])
+    config = uvicorn.Config(sim.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"anthropic-simulator:{actual}"
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"simulator did not start on {host}:{actual}")
+        time.sleep(0.01)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    return RunningSimulator(f"http://{shown}:{actual}", actual, server, thread, sock)
