@@ -55,6 +55,7 @@ def test_killed_backfill_resumes_without_gap_or_duplicate(
             time.sleep(0.01)
         time.sleep(rng.uniform(0, 0.25))
         if process.poll() is not None:
+            assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
             break  # finished before the kill: the remaining runs have nothing left to do
         process.send_signal(signal.SIGKILL)
         process.wait()

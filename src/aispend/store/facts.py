@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table, delete, func, or_, select
+from sqlalchemy import Dialect, Table, Text, cast, delete, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -109,7 +109,10 @@ def _write(
             index_elements=list(key),
             set_={name: excluded[name] for name in measures},
             # Skip the write when nothing changed, so a re-import rewrites no row.
-            where=or_(*(table.c[name] != excluded[name] for name in measures)),
+            # IS DISTINCT FROM on text: PostgreSQL's json type has no equality operator.
+            where=or_(
+                *(cast(table.c[name], Text).is_distinct_from(cast(excluded[name], Text)) for name in measures)
+            ),
         )
     session.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
 
