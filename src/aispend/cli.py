@@ -20,12 +20,18 @@ from rich.table import Table
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from aispend.connections import ConnectError, connect_provider, disconnect, get_connection, list_connections
+from aispend.connections import (
+    ConnectError,
+    active_connection_names,
+    connect_provider,
+    disconnect,
+    get_connection,
+    list_connections,
+)
 from aispend.reports.format import format_tokens, format_usd
 from aispend.reports.queries import SpendReport, spend_report
 from aispend.runtime import Runtime
 from aispend.settings import Settings
-from aispend.store.schema import Connection
 from aispend.sync.locks import ConnectionBusyError
 from aispend.sync.runner import SyncFailedError, SyncProgress, sync_connection
 from aispend.vault import VaultKeyError
@@ -179,7 +185,7 @@ def connections_command(
 class _BarProgress(SyncProgress):
     def __init__(self, progress: Progress, name: str) -> None:
         self.progress = progress
-        self.task = progress.add_task(name, total=None, rows=0)
+        self.task = progress.add_task(name, total=None, rows=0, stream="")
 
     def planned(self, requests: int) -> None:
         self.progress.update(self.task, total=requests)
@@ -194,6 +200,7 @@ class _BarProgress(SyncProgress):
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[stream]}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("requests"),
@@ -235,13 +242,7 @@ def sync_command(
     """Import usage and cost now, in the foreground, with a progress bar."""
     runtime = _runtime()
     if connection is None:
-        with runtime.db.session() as session:
-            names = [
-                c.name
-                for c in session.query(Connection)
-                .filter(Connection.org_id == runtime.org_id, Connection.status != "disconnected")
-                .order_by(Connection.name)
-            ]
+        names = active_connection_names(runtime)
         if not names:
             raise _fail("no connections to sync; add one with `aispend connect anthropic`.")
     else:

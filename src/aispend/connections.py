@@ -18,6 +18,7 @@ from aispend.vault import SealedSecret, fingerprint
 __all__ = [
     "ConnectError",
     "ConnectionView",
+    "active_connection_names",
     "connect_provider",
     "disconnect",
     "get_connection",
@@ -188,6 +189,18 @@ def disconnect(runtime: Runtime, name: str) -> Connection:
         with runtime.db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return connection
+
+
+def active_connection_names(runtime: Runtime) -> list[str]:
+    """Names of the connections that still sync (not disconnected), in name order."""
+    with runtime.db.session() as session:
+        return list(
+            session.scalars(
+                select(Connection.name)
+                .where(Connection.org_id == runtime.org_id, Connection.status != "disconnected")
+                .order_by(Connection.name)
+            )
+        )
 
 
 def list_connections(runtime: Runtime) -> list[ConnectionView]:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from huey import Huey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
-from sqlalchemy import select
 
+from aispend.connections import active_connection_names
 from aispend.runtime import Runtime
-from aispend.store.schema import Connection
 from aispend.sync.locks import ConnectionBusyError
 from aispend.sync.runner import SyncFailedError, sync_connection
 
@@ -55,13 +54,7 @@ def build_queue(runtime: Runtime) -> JobQueue:
 
     @huey.periodic_task(crontab(minute=str(when.minute), hour=str(when.hour)), name="enqueue_due_syncs")
     def enqueue_due() -> None:
-        with runtime.db.session() as session:
-            names = session.scalars(
-                select(Connection.name).where(
-                    Connection.org_id == runtime.org_id, Connection.status != "disconnected"
-                )
-            ).all()
-        for name in names:
+        for name in active_connection_names(runtime):
             sync(name)
 
     return JobQueue(huey, sync, enqueue_due)
