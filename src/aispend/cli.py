@@ -398,9 +398,17 @@ def demo_command(
 
     base = Settings()
     home = base.home / "demo"
-    # The demo never touches real connections: it gets a fresh data directory of its own.
+    # The demo never touches real data: its own directory, database and key, whatever is configured.
     shutil.rmtree(home, ignore_errors=True)
-    runtime = _runtime(Settings(home=home, master_key=base.master_key, log_level=base.log_level))
+    runtime = _runtime(
+        Settings(
+            home=home,
+            database_url=f"sqlite:///{home / 'aispend.db'}",
+            master_key=None,
+            master_key_file=home / "master.key",
+            log_level=base.log_level,
+        )
+    )
     simulator = AnthropicSimulator(SimulatorSettings(history_days=days + 5))
     server = serve(simulator)
     try:

@@ -25,6 +25,8 @@ def test_demo_serves_simulated_spend(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AISPEND_")}
     env["AISPEND_HOME"] = str(tmp_path / "home")
+    # A configured database must be left alone: the demo keeps its own.
+    env["AISPEND_DATABASE_URL"] = f"sqlite:///{tmp_path / 'real.db'}"
     process = subprocess.Popen(
         [sys.executable, "-m", "aispend", "demo", "--port", str(port), "--days", "30"],
         env=env,
@@ -51,3 +53,4 @@ def test_demo_serves_simulated_spend(tmp_path: Path) -> None:
     assert b"Total" in stdout
     assert process.returncode in (0, 130, -signal.SIGINT), stderr.decode()
     assert (tmp_path / "home" / "demo" / "aispend.db").exists()
+    assert not (tmp_path / "real.db").exists()
