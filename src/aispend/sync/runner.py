@@ -383,4 +383,5 @@ def sync_connection(
             stored.status = "active"
             stored.last_sync_at = finished
             stored.last_error = None
+        log.info("synced %s: %d requests, %d rows", name, sync.result.requests, sync.result.rows)
         return sync.result
