@@ -29,7 +29,7 @@ from aispend.connections import (
     list_connections,
 )
 from aispend.reports.format import format_tokens, format_usd
-from aispend.reports.queries import SpendReport, spend_report
+from aispend.reports.queries import SpendReport, report_period, spend_report
 from aispend.runtime import Runtime
 from aispend.settings import Settings
 from aispend.sync.locks import ConnectionBusyError
@@ -319,10 +319,12 @@ def report_spend(
 ) -> None:
     """Spend by provider, model, workspace, API key, user, day or month. Defaults to the last 30 days."""
     runtime = _runtime()
-    last = until.date() if until else _today() - timedelta(days=1)
-    first = since.date() if since else last - timedelta(days=29)
-    if last < first:
-        raise _fail(f"--until {last} is before --since {first}.")
+    try:
+        first, last = report_period(
+            since.date() if since else None, until.date() if until else None, _today()
+        )
+    except ValueError as error:
+        raise _fail(f"{error}.") from None
     with runtime.db.session() as session:
         connection_id = None
         if connection:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
 
@@ -21,7 +21,7 @@ from aispend.providers.registry import PROVIDERS
 from aispend.store.allocations import UNALLOCATED
 from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, UsageFact
 
-__all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "spend_report"]
+__all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "report_period", "spend_report"]
 
 Grouping = Literal["provider", "model", "workspace", "api-key", "user", "day", "month"]
 GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
@@ -274,6 +274,15 @@ def _total(query: _Query) -> SpendRow:
     for counts in query.tokens():
         total.add_tokens(counts)
     return total
+
+
+def report_period(since: date | None, until: date | None, today: date) -> tuple[date, date]:
+    """Inclusive UTC days of a report; by default the 30 complete days before ``today``."""
+    last = until or today - timedelta(days=1)
+    first = since or last - timedelta(days=29)
+    if last < first:
+        raise ValueError(f"until ({last}) is before since ({first})")
+    return first, last
 
 
 def spend_report(

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from aispend import __version__
-from aispend.reports.queries import GROUPINGS, Grouping, spend_report
+from aispend.reports.queries import GROUPINGS, Grouping, report_period, spend_report
 from aispend.runtime import Runtime
 from aispend.store.schema import Connection
 
 __all__ = ["create_app"]
+
+
+class SpendRowPublic(BaseModel):
+    key: str | None = Field(
+        description="Provider id of the group; null for the Default workspace or no API key"
+    )
+    label: str = Field(description="Human name of the group")
+    cost_usd: str = Field(description="Dollars as a decimal string at full stored precision, never rounded")
+    input_tokens: int = Field(description="Uncached input tokens")
+    cache_write_tokens: int = Field(description="Cache writes, 5-minute and 1-hour together")
+    cache_read_tokens: int
+    output_tokens: int
+
+
+class SpendReportPublic(BaseModel):
+    currency: str
+    since: date = Field(description="First UTC day, inclusive")
+    until: date = Field(description="Last UTC day, inclusive")
+    by: Grouping
+    rows: list[SpendRowPublic]
+    total: SpendRowPublic
 
 
 def _runtime(request: Request) -> Runtime:
@@ -51,13 +73,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         ] = None,
         until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
         connection: Annotated[str | None, Query(description="Only this connection (by name)")] = None,
-    ) -> dict[str, Any]:
+    ) -> SpendReportPublic:
         """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
-        yesterday = datetime.now(UTC).date() - timedelta(days=1)
-        until = until or yesterday
-        since = since or until - timedelta(days=29)
-        if until < since:
-            raise HTTPException(422, detail=f"until ({until}) is before since ({since})")
+        try:
+            since, until = report_period(since, until, datetime.now(UTC).date())
+        except ValueError as error:
+            raise HTTPException(422, detail=str(error)) from None
         with runtime.db.session() as session:
             connection_id = None
             if connection is not None:
@@ -71,6 +92,6 @@ def create_app(runtime: Runtime) -> FastAPI:
             report = spend_report(
                 session, runtime.org_id, by=by, since=since, until=until, connection_id=connection_id
             )
-            return report.as_json()
+            return SpendReportPublic.model_validate(report.as_json())
 
     return app
