@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
@@ -43,3 +45,23 @@ def test_openapi_documents_the_spend_endpoint(runtime: Runtime) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/spend" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["by", "since", "until", "connection", "other"]),
+        st.one_of(
+            st.text(max_size=20),
+            st.dates().map(str),
+            st.sampled_from(["model", "api-key", "day", "2026-02-30", "-1", "1e9", "", "null"]),
+        ),
+    )
+)
+@example(params={"until": "0001-01-05"})
+@example(params={"since": "9999-12-31"})
+def test_any_query_gets_an_answer_never_a_crash(runtime: Runtime, params: dict[str, str]) -> None:
+    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    response = client.get("/api/v1/spend", params=params)
+    assert response.status_code in (200, 404, 422), response.text
+    assert response.headers["content-type"] == "application/json"

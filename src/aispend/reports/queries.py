@@ -279,7 +279,8 @@ def _total(query: _Query) -> SpendRow:
 def report_period(since: date | None, until: date | None, today: date) -> tuple[date, date]:
     """Inclusive UTC days of a report; by default the 30 complete days before ``today``."""
     last = until or today - timedelta(days=1)
-    first = since or last - timedelta(days=29)
+    month = timedelta(days=29)
+    first = since or (last - month if last - date.min >= month else date.min)
     if last < first:
         raise ValueError(f"until ({last}) is before since ({first})")
     return first, last
