@@ -182,3 +182,9 @@ def test_unreachable_database_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_
     assert result.exit_code == 1
     assert "cannot open the database postgresql+psycopg://aispend:***@127.0.0.1:1/none" in result.output
     assert "hunter2pass" not in result.output
+
+
+def test_sync_rejects_reversed_dates(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["sync", "--since", "2026-05-02", "--until", "2026-05-01"])
+    assert result.exit_code == 1
+    assert "--until 2026-05-01 is before --since 2026-05-02" in result.output

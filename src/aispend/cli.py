@@ -240,6 +240,8 @@ def sync_command(
     ] = None,
 ) -> None:
     """Import usage and cost now, in the foreground, with a progress bar."""
+    if since and until and until < since:
+        raise _fail(f"--until {until.date()} is before --since {since.date()}.")
     runtime = _runtime()
     if connection is None:
         names = active_connection_names(runtime)
