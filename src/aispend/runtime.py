@@ -44,6 +44,7 @@ class Runtime:
         )
         # httpx logs every URL at INFO; ours carry no secrets, but keep the noise down.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         install_log_redaction()
 
     def close(self) -> None:
