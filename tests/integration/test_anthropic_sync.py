@@ -350,3 +350,25 @@ def test_reconnecting_after_disconnect_keeps_data_and_resumes(
     result = sync_connection(runtime, connected)  # a daily run: the checkpoints survived
     assert result.windows["messages"] == (TODAY - timedelta(days=3), TODAY)
     assert_matches_truth(runtime, simulator)
+
+
+def test_a_provider_that_paces_us_is_obeyed(runtime: Runtime) -> None:
+    from aispend.providers.anthropic.simdata import SimulatorSettings
+    from aispend.providers.anthropic.simulator import serve
+
+    strict = AnthropicSimulator(SimulatorSettings(history_days=10, min_request_interval=0.5))
+    since = UNTIL - timedelta(days=2)
+    with serve(strict) as server:
+        connect_provider(
+            runtime,
+            provider="anthropic",
+            name="strict",
+            key=strict.org.settings.admin_key,
+            base_url=server.base_url,
+            min_request_interval=0,
+        )
+        result = sync_connection(runtime, "strict", since=since)
+    received = [r for r in strict.requests if r.path != "/v1/organizations/me"]  # /me was the connect check
+    assert len(received) == result.requests
+    assert result.requests > 3 + 1 + 1 + 3  # some requests were answered 429 and sent again
+    assert_matches_truth(runtime, strict, since, UNTIL)
