@@ -22,9 +22,10 @@ SINCE = (datetime.now(UTC).date() - timedelta(days=5)).isoformat()
 def stored_bytes(runtime: Runtime) -> bytes:
     """Everything the database holds: the raw files on SQLite, every row of every table otherwise."""
     if runtime.db.engine.dialect.name == "sqlite":
-        return b"".join(
-            path.read_bytes() for path in Path(runtime.settings.home).rglob("*") if path.is_file()
-        )
+        database = Path(runtime.db.url.removeprefix("sqlite:///"))
+        files = [*Path(runtime.settings.home).rglob("*"), *database.parent.glob(database.name + "*")]
+        assert database in files
+        return b"".join(path.read_bytes() for path in files if path.is_file())
     metadata = MetaData()
     metadata.reflect(runtime.db.engine)
     chunks: list[bytes] = []
@@ -88,3 +89,16 @@ def test_key_never_leaks(
         assert secret.decode() not in text
     assert secret.decode() not in caplog.text
     assert secret not in stored_bytes(runtime)
+
+
+def test_disconnect_leaves_no_sealed_key_behind(runtime: Runtime, connected: str) -> None:
+    from aispend.connections import disconnect
+    from aispend.store.schema import Credential
+
+    with runtime.db.session() as session:
+        credential = session.scalars(select(Credential)).one()
+        sealed = [credential.ciphertext, credential.wrapped_data_key]
+    assert all(blob in stored_bytes(runtime) for blob in sealed)
+    disconnect(runtime, connected)
+    remaining = stored_bytes(runtime)
+    assert not any(blob in remaining for blob in sealed)
