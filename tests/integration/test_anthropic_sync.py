@@ -24,6 +24,18 @@ UNTIL = TODAY - timedelta(days=1)
 TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
 
 
+def connect_to(runtime: Runtime, name: str, sim: AnthropicSimulator, base_url: str) -> None:
+    """An unpaced connection to a served simulator."""
+    connect_provider(
+        runtime,
+        provider="anthropic",
+        name=name,
+        key=sim.org.settings.admin_key,
+        base_url=base_url,
+        min_request_interval=0,
+    )
+
+
 def report(runtime: Runtime, by: str, since: date = SINCE, until: date = UNTIL) -> dict[str, Any]:
     with runtime.db.session() as session:
         return spend_report(session, runtime.org_id, by=by, since=since, until=until).as_json()  # type: ignore[arg-type]
@@ -293,14 +305,7 @@ def test_two_organisations_add_up_and_stay_apart(
         SimulatorSettings(seed=11, history_days=60, organization_id="0b7c0f5e-2f4e-4c1e-9d2a-3e4f5a6b7c8d")
     )
     with serve(other) as server:
-        connect_provider(
-            runtime,
-            provider="anthropic",
-            name="beta",
-            key=other.org.settings.admin_key,
-            base_url=server.base_url,
-            min_request_interval=0,
-        )
+        connect_to(runtime, "beta", other, server.base_url)
         sync_connection(runtime, connected, since=SINCE)
         sync_connection(runtime, "beta", since=SINCE)
     expected = simulator.org.total_cost_usd(SINCE, UNTIL) + other.org.total_cost_usd(SINCE, UNTIL)
@@ -329,24 +334,10 @@ def test_reconnecting_after_disconnect_keeps_data_and_resumes(
     with runtime.db.session() as session:
         session.scalars(select(Connection)).one().provider_account_id = "some-other-org"
     with pytest.raises(ConnectError, match="belongs to a disconnected connection to another"):
-        connect_provider(
-            runtime,
-            provider="anthropic",
-            name=connected,
-            key=simulator.org.settings.admin_key,
-            base_url=served.base_url,
-            min_request_interval=0,
-        )
+        connect_to(runtime, connected, simulator, served.base_url)
     with runtime.db.session() as session:
         session.scalars(select(Connection)).one().provider_account_id = simulator.org.settings.organization_id
-    connect_provider(
-        runtime,
-        provider="anthropic",
-        name=connected,
-        key=simulator.org.settings.admin_key,
-        base_url=served.base_url,
-        min_request_interval=0,
-    )
+    connect_to(runtime, connected, simulator, served.base_url)
     result = sync_connection(runtime, connected)  # a daily run: the checkpoints survived
     assert result.windows["messages"] == (TODAY - timedelta(days=3), TODAY)
     assert_matches_truth(runtime, simulator)
@@ -359,14 +350,7 @@ def test_a_provider_that_paces_us_is_obeyed(runtime: Runtime) -> None:
     strict = AnthropicSimulator(SimulatorSettings(history_days=10, min_request_interval=0.5))
     since = UNTIL - timedelta(days=2)
     with serve(strict) as server:
-        connect_provider(
-            runtime,
-            provider="anthropic",
-            name="strict",
-            key=strict.org.settings.admin_key,
-            base_url=server.base_url,
-            min_request_interval=0,
-        )
+        connect_to(runtime, "strict", strict, server.base_url)
         result = sync_connection(runtime, "strict", since=since)
     received = [r for r in strict.requests if r.path != "/v1/organizations/me"]  # /me was the connect check
     assert len(received) == result.requests
