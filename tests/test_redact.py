@@ -159,3 +159,10 @@ def test_redaction_is_idempotent() -> None:
     # Several handlers may each carry the filter; a second pass must not mangle the first.
     once = redact(f"key {ADMIN} and Bearer {'t' * 30} x-api-key: {'v' * 20}")
     assert redact(once) == once
+
+
+# Legacy OpenAI keys are random base62 after "sk-": the first character may be upper case.
+def test_keys_whose_secret_starts_upper_case_are_masked() -> None:
+    key = "sk-" + "Q" + "abcdefghijklmnopqrstuvwxyz0123456789"
+
+    assert redact(f"key {key} failed") == "key sk-…[redacted] failed"

@@ -356,3 +356,76 @@ def test_a_provider_that_paces_us_is_obeyed(runtime: Runtime) -> None:
     assert len(received) == result.requests
     assert result.requests > 3 + 1 + 1 + 3  # some requests were answered 429 and sent again
     assert_matches_truth(runtime, strict, since, UNTIL)
+
+
+def test_a_backfill_stopped_before_its_first_page_resumes_from_its_since(
+    runtime: Runtime, simulator: AnthropicSimulator, connected: str
+) -> None:
+    since = TODAY - timedelta(days=10)  # not the default backfill start (40 days)
+    simulator.inject("500", times=1000, path_prefix="/v1/organizations/usage_report/messages")
+    with pytest.raises(SyncFailedError, match="500 api_error"):
+        sync_connection(runtime, connected, since=since)
+    simulator.inject("500", times=0)
+
+    result = sync_connection(runtime, connected)  # no --since: the stopped backfill carries on
+
+    assert result.windows["messages"] == (since, TODAY)
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "404"])
+def test_fatal_errors_are_not_retried(
+    runtime: Runtime, simulator: AnthropicSimulator, connected: str, fault: str
+) -> None:
+    # One failure only: a retry would succeed and hide it.
+    simulator.inject(fault, times=1, path_prefix="/v1/organizations/cost_report")
+    with pytest.raises(SyncFailedError, match=f"{fault} "):
+        sync_connection(runtime, connected, since=SINCE)
+
+
+def test_an_optional_stream_fails_the_sync_on_errors_other_than_404(
+    runtime: Runtime, simulator: AnthropicSimulator, connected: str
+) -> None:
+    simulator.inject("403", times=1000, path_prefix="/v1/organizations/usage_report/claude_code")
+    with pytest.raises(SyncFailedError, match="403 permission_error"):
+        sync_connection(runtime, connected, since=SINCE)
+
+
+def test_an_active_name_is_refused_to_another_organisation(runtime: Runtime, connected: str) -> None:
+    from aispend.providers.anthropic.simdata import SimulatorSettings
+    from aispend.providers.anthropic.simulator import serve
+
+    other = AnthropicSimulator(
+        SimulatorSettings(seed=11, history_days=5, organization_id="0b7c0f5e-2f4e-4c1e-9d2a-3e4f5a6b7c8d")
+    )
+    with serve(other) as server, pytest.raises(ConnectError, match="already exists; choose another --name"):
+        connect_provider(
+            runtime,
+            provider="anthropic",
+            name=connected,
+            key=other.org.settings.admin_key,
+            base_url=server.base_url,
+        )
+    [view] = list_connections(runtime)
+    assert view.status == "active"
+
+
+def test_re_importing_history_never_moves_the_checkpoint_back(runtime: Runtime, connected: str) -> None:
+    from aispend.store.schema import SyncState
+    from aispend.sync.runner import SyncProgress
+
+    sync_connection(runtime, connected, since=SINCE)
+    with runtime.db.session() as session:
+        key = (session.scalars(select(Connection.id)).one(), "messages")
+    seen: list[date | None] = []
+
+    class Watch(SyncProgress):
+        def request_done(self, stream: str, requests: int, rows: int) -> None:
+            if stream == "messages":
+                with runtime.db.session() as session:
+                    state = session.get(SyncState, key)
+                    seen.append(state.complete_through if state else None)
+
+    # Joins the imported period, so it moves the checkpoint; two 31-day chunks.
+    sync_connection(runtime, connected, since=TODAY - timedelta(days=50), progress=Watch())
+
+    assert seen == [TODAY, TODAY]

@@ -499,3 +499,58 @@ def test_many_awkward_amounts_still_sum_exactly(runtime: Runtime, connection_id:
         assert day_sums(session, AllocatedCost, connection_id) == expected
     assert split(allocated(runtime, connection_id), model="claude-haiku-4-5-20251001")
     assert set(split(allocated(runtime, connection_id), model="claude-haiku-4-5-20251001")) == {UNALLOCATED}
+
+
+def test_rewriting_the_same_rows_writes_nothing(runtime: Runtime, connection_id: int) -> None:
+    """The upsert's WHERE-changed guard: an unchanged row is not even rewritten (no new row version)."""
+    write_usage(runtime, connection_id, USAGE_DAY)
+    write_cost(runtime, connection_id, COST_DAY)
+    with runtime.db.session() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("counts row writes with sqlite3's total_changes")
+        raw = session.connection().connection.dbapi_connection
+        before = raw.total_changes  # type: ignore[union-attr]
+        replace_usage_day(
+            session,
+            org_id=runtime.org_id,
+            connection_id=connection_id,
+            stream="messages",
+            day=DAY,
+            records=USAGE_DAY,
+        )
+        replace_cost_day(
+            session, org_id=runtime.org_id, connection_id=connection_id, day=DAY, records=COST_DAY
+        )
+        assert raw.total_changes - before == 0  # type: ignore[union-attr]
+        replace_cost_day(
+            session,
+            org_id=runtime.org_id,
+            connection_id=connection_id,
+            day=DAY,
+            records=[cost("2.5"), *COST_DAY[1:]],
+        )
+        assert raw.total_changes - before == 1  # type: ignore[union-attr]
+
+
+def test_priority_and_flex_usage_shares_the_standard_cost_line(runtime: Runtime, connection_id: int) -> None:
+    write_usage(
+        runtime,
+        connection_id,
+        [
+            usage(api_key_id="k1", service_tier="standard", input_tokens=100),
+            usage(api_key_id="k2", service_tier="priority", input_tokens=200),
+            usage(api_key_id="k3", service_tier="flex", input_tokens=100),
+            usage(api_key_id="k4", service_tier="batch", input_tokens=600),
+        ],
+    )
+    write_cost(runtime, connection_id, [cost("1.00"), cost("0.30", service_tier="batch")])
+
+    reallocate(runtime, connection_id, DAY)
+
+    found = allocated(runtime, connection_id)
+    assert split(found, token_type="input") == {
+        "k1": Decimal("0.25"),
+        "k2": Decimal("0.50"),
+        "k3": Decimal("0.25"),
+        "k4": Decimal("0.30"),
+    }

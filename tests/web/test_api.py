@@ -65,3 +65,13 @@ def test_any_query_gets_an_answer_never_a_crash(runtime: Runtime, params: dict[s
     response = client.get("/api/v1/spend", params=params)
     assert response.status_code in (200, 404, 422), response.text
     assert response.headers["content-type"] == "application/json"
+
+
+def test_spend_defaults_to_by_model_over_the_30_days_before_today(runtime: Runtime) -> None:
+    body = TestClient(create_app(runtime)).get("/api/v1/spend").json()
+
+    assert body["by"] == "model"
+    assert (body["since"], body["until"]) == (
+        (YESTERDAY - timedelta(days=29)).isoformat(),
+        YESTERDAY.isoformat(),
+    )

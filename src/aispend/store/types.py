@@ -47,12 +47,8 @@ class Money(TypeDecorator[Decimal]):
         return dialect.type_descriptor(Numeric(38, MONEY_SCALE, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        stored = to_stored_money(value)
-        if dialect.name == "sqlite":
-            return int(stored.scaleb(MONEY_SCALE))
-        return stored
+        # PostgreSQL only: on SQLite ``bind_processor`` below converts to integer units.
+        return None if value is None else to_stored_money(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

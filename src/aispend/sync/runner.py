@@ -191,7 +191,8 @@ class _Run:
             if cursor is None:
                 # The API returns empty buckets, but a day it leaves out is just as empty:
                 # clear it too, or a restated-to-zero day would keep its old rows.
-                page.days += [DayRecords(day) for day in _days(start, end) if day not in replaced]
+                on_page = replaced | {day_records.day for day_records in page.days}
+                page.days += [DayRecords(day) for day in _days(start, end) if day not in on_page]
             with self.runtime.db.session() as session:
                 days = self._write(session, stream, page, replaced)
                 # A day may continue on the next page; only days before the last are surely whole.

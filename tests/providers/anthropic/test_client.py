@@ -469,3 +469,11 @@ def test_other_text_is_refused(key: str) -> None:
         check_admin_key_format(key)
 
     assert "Admin key" in str(info.value)
+
+
+def test_403_says_the_key_may_not_read_the_report() -> None:
+    with pytest.raises(FatalProviderError) as info:
+        failing(403, error_body("permission_error", "not allowed")).get("/v1/organizations/cost_report")
+
+    assert "The key is valid but may not read this report." in str(info.value)
+    assert "Admin key of the organisation" in info.value.next_step
