@@ -20,16 +20,14 @@ test: install
 test-postgres: install
 	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:xdist
 
-lint:
+lint: install
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
 
-typecheck:
+typecheck: install
 	$(PY) -m mypy
 
-check: install lint typecheck
-	$(PY) -m pytest -q
-	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:xdist
+check: lint typecheck test test-postgres
 
 bench: install
 	$(PY) bench/ingest.py
