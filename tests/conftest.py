@@ -15,6 +15,7 @@ from aispend.providers.anthropic.simdata import SimulatorSettings
 from aispend.providers.anthropic.simulator import AnthropicSimulator, RunningSimulator, serve
 from aispend.runtime import Runtime
 from aispend.settings import Settings
+from aispend.store.schema import Connection
 
 POSTGRES_URL = os.environ.get("AISPEND_TEST_DATABASE_URL")
 
@@ -69,6 +70,22 @@ def env_for(settings: Settings) -> dict[str, str]:
         COLUMNS="200",
     )
     return env
+
+
+def add_connection(runtime: Runtime, name: str) -> int:
+    """A bare connection row, for tests that write facts without a provider."""
+    with runtime.db.session() as session:
+        connection = Connection(
+            org_id=runtime.org_id, name=name, provider="anthropic", provider_account_id="x"
+        )
+        session.add(connection)
+        session.flush()
+        return connection.id
+
+
+@pytest.fixture
+def connection_id(runtime: Runtime) -> int:
+    return add_connection(runtime, "t")
 
 
 @pytest.fixture

@@ -12,21 +12,15 @@ from aispend.model import CostRecord, UsageRecord
 from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
 from aispend.store.facts import replace_cost_day, replace_usage_day
-from aispend.store.schema import Connection
 
 JULY = date(2025, 7, 31)
 AUGUST = date(2025, 8, 1)
 
 
 @pytest.fixture
-def facts(runtime: Runtime) -> None:
+def facts(runtime: Runtime, connection_id: int) -> None:
+    org_id = runtime.org_id
     with runtime.db.session() as session:
-        connection = Connection(
-            org_id=runtime.org_id, name="t", provider="anthropic", provider_account_id="x"
-        )
-        session.add(connection)
-        session.flush()
-        org_id, connection_id = runtime.org_id, connection.id
         replace_usage_day(
             session,
             org_id=org_id,

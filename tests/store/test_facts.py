@@ -17,27 +17,13 @@ from aispend.model import CostRecord, UsageRecord
 from aispend.runtime import Runtime
 from aispend.store.allocations import UNALLOCATED, reallocate_days
 from aispend.store.facts import replace_cost_day, replace_usage_day
-from aispend.store.schema import AllocatedCost, Connection, CostFact, UsageFact
+from aispend.store.schema import AllocatedCost, CostFact, UsageFact
+from tests.conftest import add_connection
 
 DAY = date(2025, 8, 1)
 NEXT = date(2025, 8, 2)
 WS = "wrkspc_A"
 OPUS = "claude-opus-4-6"
-
-
-@pytest.fixture
-def connection_id(runtime: Runtime) -> int:
-    return add_connection(runtime, "t")
-
-
-def add_connection(runtime: Runtime, name: str) -> int:
-    with runtime.db.session() as session:
-        connection = Connection(
-            org_id=runtime.org_id, name=name, provider="anthropic", provider_account_id="x"
-        )
-        session.add(connection)
-        session.flush()
-        return connection.id
 
 
 def usage(day: date = DAY, **fields: Any) -> UsageRecord:

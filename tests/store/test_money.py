@@ -14,21 +14,10 @@ from sqlalchemy.exc import StatementError
 from aispend.model import CostRecord
 from aispend.runtime import Runtime
 from aispend.store.facts import replace_cost_day
-from aispend.store.schema import Connection, CostFact
+from aispend.store.schema import CostFact
 from aispend.store.types import to_stored_money
 
 DAY = date(2025, 8, 1)
-
-
-@pytest.fixture
-def connection_id(runtime: Runtime) -> int:
-    with runtime.db.session() as session:
-        connection = Connection(
-            org_id=runtime.org_id, name="t", provider="anthropic", provider_account_id="x"
-        )
-        session.add(connection)
-        session.flush()
-        return connection.id
 
 
 def store(runtime: Runtime, connection_id: int, amounts: list[Decimal], day: date = DAY) -> None:
