@@ -273,6 +273,37 @@ def _pacer(runtime: Runtime, connection: Connection, connector: Connector) -> Pa
     return Pacer(key, rates, runtime.settings.pacing_path)
 
 
+def _plan(
+    runtime: Runtime,
+    connection_id: int,
+    connector: Connector,
+    today: date,
+    since: date | None,
+    until: date | None,
+) -> list[tuple[StreamSpec, Window | None]]:
+    """Each stream with the window it fetches this run (None: a directory list, fetched whole)."""
+    plan: list[tuple[StreamSpec, Window | None]] = []
+    with runtime.db.session() as session:
+        for stream in connector.streams():
+            state = session.get(SyncState, (connection_id, stream.name))
+            checkpoint = (
+                Checkpoint(state.backfill_from, state.complete_through, state.pending_until)
+                if state
+                else Checkpoint()
+            )
+            window = plan_window(
+                stream,
+                checkpoint,
+                today,
+                backfill_days=runtime.settings.backfill_days,
+                since=since,
+                until=until,
+            )
+            if stream.kind == "directory" or window is not None:
+                plan.append((stream, window))
+    return plan
+
+
 def _record_failure(runtime: Runtime, connection: Connection, run_id: int, error: Exception) -> str:
     message = redact(str(error))
     with runtime.db.session() as session:
@@ -329,25 +360,7 @@ def sync_connection(
             connector = open_connector(runtime, connection, http)
             pacer = _pacer(runtime, connection, connector)
             sync = _Run(runtime, connection, connector, pacer, progress, run_id)
-            plan: list[tuple[StreamSpec, Window | None]] = []
-            with runtime.db.session() as session:
-                for stream in connector.streams():
-                    state = session.get(SyncState, (connection.id, stream.name))
-                    checkpoint = (
-                        Checkpoint(state.backfill_from, state.complete_through, state.pending_until)
-                        if state
-                        else Checkpoint()
-                    )
-                    window = plan_window(
-                        stream,
-                        checkpoint,
-                        today,
-                        backfill_days=runtime.settings.backfill_days,
-                        since=since,
-                        until=until,
-                    )
-                    if stream.kind == "directory" or window is not None:
-                        plan.append((stream, window))
+            plan = _plan(runtime, connection.id, connector, today, since, until)
             progress.planned(
                 sum(
                     1 if window is None else len(split_window(window, stream.days_per_request))
