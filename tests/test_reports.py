@@ -65,6 +65,7 @@ def facts(runtime: Runtime, connection_id: int) -> None:
             session,
             org_id=org_id,
             connection_id=connection_id,
+            stream="cost",
             day=JULY,
             records=[CostRecord(day=JULY, amount_usd=Decimal("1"), model="claude-a")],
         )
@@ -72,6 +73,7 @@ def facts(runtime: Runtime, connection_id: int) -> None:
             session,
             org_id=org_id,
             connection_id=connection_id,
+            stream="cost",
             day=AUGUST,
             records=[
                 CostRecord(day=AUGUST, amount_usd=Decimal("3"), model="claude-c"),

@@ -22,6 +22,8 @@ from typing import Final, Literal
 __all__ = [
     "MONEY_QUANTUM",
     "NONE",
+    "USAGE_UNITS",
+    "CostMethod",
     "CostRecord",
     "DirectoryEntry",
     "TokenType",
@@ -42,6 +44,15 @@ TokenType = Literal[
     "cache_write_5m",
     "cache_write_1h",
 ]
+
+
+CostMethod = Literal["reported", "parsed_line_item", "allocated"]
+"""How a cost figure was obtained: as the provider reported it; with its model and token kind
+read from the provider's line-item text; or split from a coarser reported cost by usage."""
+
+USAGE_UNITS: Final = ("images", "characters", "seconds", "gibibyte_hours", "sessions", "calls")
+"""Units of non-token usage. Storage is kept in GiB-hours, the unit OpenAI bills it in: byte-hours
+of a year of terabytes would not fit a 64-bit count at the stored precision."""
 
 
 def cents_to_dollars(cents: str | Decimal) -> Decimal:
@@ -83,6 +94,31 @@ class UsageRecord:
     web_search_requests: int = 0
     # The provider's own estimate, when the report carries one (Claude Code); never the bill.
     estimated_cost_usd: Decimal = Decimal(0)
+    # What the usage was of (``api``, ``claude_code``, ``chat``, ``codex``...), when a provider says.
+    product: str = NONE
+    # ``"true"``/``"false"`` where the provider reports the Batch API as its own dimension (OpenAI).
+    batch: str = NONE
+    # The finer kind of a non-token quantity: image size and source, web search context level.
+    variant: str = NONE
+    # Non-token usage: ``quantity`` of ``unit`` (see :data:`USAGE_UNITS`); ``""`` for token rows.
+    unit: str = NONE
+    quantity: Decimal = Decimal(0)
+    requests: int = 0
+    # Per-modality splits, kept as the provider reports them; they are parts of the totals above,
+    # never added to them (``input_text_tokens`` is part of ``input_tokens``, and so on).
+    input_text_tokens: int = 0
+    input_cached_text_tokens: int = 0
+    input_audio_tokens: int = 0
+    input_cached_audio_tokens: int = 0
+    input_image_tokens: int = 0
+    input_cached_image_tokens: int = 0
+    output_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_image_tokens: int = 0
+    # Thinking tokens, where a provider splits them out; part of ``output_tokens``.
+    reasoning_tokens: int = 0
+    # Seat-plan credits (Codex); priced by the connection's contract rate, never summed as dollars.
+    credits: Decimal = Decimal(0)
 
     @property
     def cache_write_tokens(self) -> int:
@@ -109,6 +145,21 @@ class CostRecord:
     context_window: str = NONE
     inference_geo: str = NONE
     currency: str = "USD"
+    stream: str = "cost"
+    api_key_id: str = NONE
+    user_id: str = NONE
+    product: str = NONE
+    # A provider's stable id of the priced item (a Google Cloud SKU id).
+    sku_id: str = NONE
+    # The amount in ``currency`` when that is not USD (``None``: the same as ``amount_usd``),
+    # and the provider's rate from USD to it.
+    amount: Decimal | None = None
+    conversion_rate: Decimal | None = None
+    # What the same usage costs at list price, when the provider says (before discounts).
+    list_amount_usd: Decimal | None = None
+    quantity: Decimal | None = None
+    unit: str = NONE
+    method: CostMethod = "reported"
 
 
 @dataclass(frozen=True, slots=True)

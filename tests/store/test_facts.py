@@ -86,6 +86,7 @@ def write_cost(
             session,
             org_id=runtime.org_id,
             connection_id=connection_id,
+            stream="cost",
             day=day,
             records=records,
             clear_absent=clear_absent,
@@ -505,13 +506,19 @@ def test_rewriting_the_same_rows_writes_nothing(runtime: Runtime, connection_id:
             records=USAGE_DAY,
         )
         replace_cost_day(
-            session, org_id=runtime.org_id, connection_id=connection_id, day=DAY, records=COST_DAY
+            session,
+            org_id=runtime.org_id,
+            connection_id=connection_id,
+            stream="cost",
+            day=DAY,
+            records=COST_DAY,
         )
         assert raw.total_changes - before == 0  # type: ignore[union-attr]
         replace_cost_day(
             session,
             org_id=runtime.org_id,
             connection_id=connection_id,
+            stream="cost",
             day=DAY,
             records=[cost("2.5"), *COST_DAY[1:]],
         )

@@ -26,7 +26,12 @@ def store(runtime: Runtime, connection_id: int, amounts: list[Decimal], day: dat
     ]
     with runtime.db.session() as session:
         replace_cost_day(
-            session, org_id=runtime.org_id, connection_id=connection_id, day=day, records=records
+            session,
+            org_id=runtime.org_id,
+            connection_id=connection_id,
+            stream="cost",
+            day=day,
+            records=records,
         )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from aispend.model import CostRecord, DirectoryEntry, UsageRecord
 from aispend.store.schema import (
     COST_DIMENSIONS,
+    COST_MEASURES,
     USAGE_DIMENSIONS,
     USAGE_MEASURES,
     CostFact,
@@ -32,7 +33,6 @@ from aispend.store.schema import (
 
 __all__ = ["insert_rows", "replace_cost_day", "replace_usage_day", "upsert_directory", "upsert_rows"]
 
-COST_MEASURES = ("amount_usd",)
 _USAGE_FIELDS = tuple(f.name for f in fields(UsageRecord))
 _COST_FIELDS = tuple(f.name for f in fields(CostRecord))
 _usage_values = attrgetter(*_USAGE_FIELDS)
@@ -169,6 +169,7 @@ _USAGE_KEY_POSITIONS = [_USAGE_COLUMNS.index(name) for name in USAGE_DIMENSIONS]
 _COST_COLUMNS = ("org_id", "connection_id", *_COST_FIELDS)
 _COST_KEY = ("connection_id", "day", *COST_DIMENSIONS)
 _COST_KEY_POSITIONS = [_COST_COLUMNS.index(name) for name in COST_DIMENSIONS]
+_AMOUNT_POSITION = _COST_FIELDS.index("amount")
 
 
 def replace_usage_day(
@@ -205,19 +206,27 @@ def replace_cost_day(
     *,
     org_id: int,
     connection_id: int,
+    stream: str,
     day: date,
     records: Iterable[CostRecord],
     clear_absent: bool = True,
 ) -> int:
-    """Make the stored cost of (connection, day) equal ``records``. Returns rows upserted."""
+    """Make the stored cost of (connection, stream, day) equal ``records``. Returns rows upserted."""
     rows = []
     for record in records:
         _check_day(day, record.day)
-        rows.append((org_id, connection_id, *_cost_values(record)))
+        if record.stream != stream:
+            raise ValueError(f"record of stream {record.stream} passed as {stream}")
+        values = _cost_values(record)
+        if record.amount is None:
+            if record.currency != "USD":
+                raise ValueError(f"a {record.currency} cost needs its amount in {record.currency}")
+            values = tuple(record.amount_usd if i == _AMOUNT_POSITION else v for i, v in enumerate(values))
+        rows.append((org_id, connection_id, *values))
     table: Table = CostFact.__table__  # type: ignore[assignment]
     upsert_rows(session, table, _COST_COLUMNS, rows, _COST_KEY, COST_MEASURES)
     if clear_absent:
-        scope = {"connection_id": connection_id, "day": day}
+        scope = {"connection_id": connection_id, "day": day, "stream": stream}
         _delete_absent(session, table, scope, COST_DIMENSIONS, rows, _COST_KEY_POSITIONS)
     return len(rows)
 

@@ -28,6 +28,8 @@ from sqlalchemy.types import JSON
 from aispend.store.types import Money, UTCDateTime
 
 __all__ = [
+    "COST_DIMENSIONS",
+    "COST_MEASURES",
     "USAGE_DIMENSIONS",
     "USAGE_MEASURES",
     "AllocatedCost",
@@ -64,6 +66,14 @@ def _dim(length: int = 200) -> Mapped[str]:
 
 def _count() -> Mapped[int]:
     return mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+def _method() -> Mapped[str]:
+    return mapped_column(String(20), nullable=False, default="reported", server_default="reported")
+
+
+def _decimal() -> Mapped[Decimal]:
+    return mapped_column(Money, nullable=False, default=Decimal(0), server_default="0")
 
 
 class Organisation(Base):
@@ -176,6 +186,10 @@ USAGE_DIMENSIONS = (
     "service_tier",
     "context_window",
     "inference_geo",
+    "product",
+    "batch",
+    "variant",
+    "unit",
 )
 USAGE_MEASURES = (
     "input_tokens",
@@ -186,6 +200,19 @@ USAGE_MEASURES = (
     "output_tokens",
     "web_search_requests",
     "estimated_cost_usd",
+    "quantity",
+    "requests",
+    "input_text_tokens",
+    "input_cached_text_tokens",
+    "input_audio_tokens",
+    "input_cached_audio_tokens",
+    "input_image_tokens",
+    "input_cached_image_tokens",
+    "output_text_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+    "reasoning_tokens",
+    "credits",
 )
 
 
@@ -217,9 +244,25 @@ class UsageFact(Base):
     cache_read_tokens: Mapped[int] = _count()
     output_tokens: Mapped[int] = _count()
     web_search_requests: Mapped[int] = _count()
-    estimated_cost_usd: Mapped[Decimal] = mapped_column(
-        Money, nullable=False, default=Decimal(0), server_default="0"
-    )
+    estimated_cost_usd: Mapped[Decimal] = _decimal()
+    product: Mapped[str] = _dim(40)
+    batch: Mapped[str] = _dim(5)
+    variant: Mapped[str] = _dim(100)
+    unit: Mapped[str] = _dim(20)
+    # Exact non-token quantity (Money's type: nine decimal places, exact on both databases).
+    quantity: Mapped[Decimal] = _decimal()
+    requests: Mapped[int] = _count()
+    input_text_tokens: Mapped[int] = _count()
+    input_cached_text_tokens: Mapped[int] = _count()
+    input_audio_tokens: Mapped[int] = _count()
+    input_cached_audio_tokens: Mapped[int] = _count()
+    input_image_tokens: Mapped[int] = _count()
+    input_cached_image_tokens: Mapped[int] = _count()
+    output_text_tokens: Mapped[int] = _count()
+    output_audio_tokens: Mapped[int] = _count()
+    output_image_tokens: Mapped[int] = _count()
+    reasoning_tokens: Mapped[int] = _count()
+    credits: Mapped[Decimal] = _decimal()
 
 
 COST_DIMENSIONS = (
@@ -232,6 +275,20 @@ COST_DIMENSIONS = (
     "context_window",
     "inference_geo",
     "currency",
+    "stream",
+    "api_key_id",
+    "user_id",
+    "product",
+    "sku_id",
+)
+COST_MEASURES = (
+    "amount_usd",
+    "amount",
+    "conversion_rate",
+    "list_amount_usd",
+    "quantity",
+    "unit",
+    "method",
 )
 
 
@@ -258,10 +315,27 @@ class CostFact(Base):
     inference_geo: Mapped[str] = _dim(40)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
     amount_usd: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    stream: Mapped[str] = _dim(40)
+    api_key_id: Mapped[str] = _dim()
+    user_id: Mapped[str] = _dim(320)
+    product: Mapped[str] = _dim(40)
+    sku_id: Mapped[str] = _dim(60)
+    # In ``currency``; equal to ``amount_usd`` for USD.
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    conversion_rate: Mapped[Decimal | None] = mapped_column(Money)
+    list_amount_usd: Mapped[Decimal | None] = mapped_column(Money)
+    quantity: Mapped[Decimal | None] = mapped_column(Money)
+    unit: Mapped[str] = _dim(40)
+    # reported | parsed_line_item (see ``model.CostMethod``)
+    method: Mapped[str] = _method()
 
 
 class AllocatedCost(Base):
-    """Reported cost spread over API keys in proportion to their usage (see ``pricing.allocate``).
+    """Reported cost at the finest grain usage explains: per API key, user and model.
+
+    A cost line the provider already reports at that grain is copied (``method`` says how
+    it was obtained); a coarser one is spread in proportion to usage (``allocated``, with
+    the usage measure it was spread by in ``basis``; see ``pricing.allocate``).
 
     Rebuilt for a whole day whenever that day's usage or cost changes, in the same
     transaction, so it always sums exactly to the day's cost facts.
@@ -282,3 +356,6 @@ class AllocatedCost(Base):
     token_type: Mapped[str] = _dim(40)
     api_key_id: Mapped[str] = _dim()
     amount_usd: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    user_id: Mapped[str] = _dim(320)
+    method: Mapped[str] = _method()
+    basis: Mapped[str] = _dim(60)

@@ -220,6 +220,7 @@ class _Run:
                     session,
                     org_id=org_id,
                     connection_id=connection_id,
+                    stream=stream.name,
                     day=day,
                     records=day_records.cost,
                     clear_absent=first_sight,

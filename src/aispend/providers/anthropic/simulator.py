@@ -8,7 +8,7 @@ plus the misbehaviour a connector has to survive: pacing 429s with ``retry-after
 This module holds the route table and the request pipeline (faults, authentication,
 pacing, cursor loops) of :class:`AnthropicSimulator`. Parameter parsing lives in
 :mod:`.simparams`, response bodies in :mod:`.simreports`, the error shape and fault tables
-in :mod:`.simerrors` and the uvicorn helper in :mod:`.simserver`; ``RunningSimulator`` and
+in :mod:`.simerrors` and the uvicorn helper in :mod:`aispend.providers.simserver`; ``RunningSimulator`` and
 ``serve`` are re-exported from here, where callers import them.
 
 Run it by hand with ``python -m aispend.providers.anthropic.simulator --port 9000``.
@@ -59,7 +59,7 @@ from aispend.providers.anthropic.simparams import (
     parse_window,
 )
 from aispend.providers.anthropic.simreports import Result, cost_buckets, envelope, list_page, usage_buckets
-from aispend.providers.anthropic.simserver import RunningSimulator, serve
+from aispend.providers.simserver import RunningSimulator, serve
 
 __all__ = ["AnthropicSimulator", "RecordedRequest", "RunningSimulator", "main", "serve"]
 

@@ -1,7 +1,7 @@
 """Serving a simulator over real HTTP: uvicorn on a loopback port in a daemon thread.
 
 ``aispend demo``, the ``python -m`` entry point and the tests that sync over a real socket
-use :func:`serve`; tests that can stay in process mount ``AnthropicSimulator.app`` through
+use :func:`serve`; tests that can stay in process mount a simulator's ``app`` through
 ``httpx.ASGITransport`` instead and never open a port.
 """
 
@@ -11,15 +11,19 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import uvicorn
+from starlette.types import ASGIApp
 
-if TYPE_CHECKING:
-    # Only for the annotation: simulator.py imports this module to re-export serve().
-    from aispend.providers.anthropic.simulator import AnthropicSimulator
+__all__ = ["RunningSimulator", "Servable", "serve"]
 
-__all__ = ["RunningSimulator", "serve"]
+
+class Servable(Protocol):
+    """Any provider simulator: it exposes its ASGI application."""
+
+    @property
+    def app(self) -> ASGIApp: ...
 
 
 @dataclass
@@ -44,7 +48,7 @@ class RunningSimulator:
         self.stop()
 
 
-def serve(sim: AnthropicSimulator, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
+def serve(sim: Servable, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
     """Start serving ``sim``; returns once the port accepts connections (port 0 = any free)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
@@ -54,7 +58,7 @@ def serve(sim: AnthropicSimulator, host: str = "127.0.0.1", port: int = 0) -> Ru
     config = uvicorn.Config(sim.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"anthropic-simulator:{actual}"
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"{type(sim).__name__}:{actual}"
     )
     thread.start()
     deadline = time.monotonic() + 10
