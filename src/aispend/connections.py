@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,7 +10,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from aispend.providers.base import Connector, ProviderError
+from aispend.providers.base import Connector, ProviderAccount, ProviderError
 from aispend.providers.registry import provider_info
 from aispend.runtime import Runtime
 from aispend.store.schema import Connection, Credential, SyncState
@@ -73,44 +74,43 @@ def connect_provider(
     *,
     provider: str,
     name: str,
-    key: str,
+    key: str | None,
     base_url: str | None = None,
     min_request_interval: float | None = None,
+    extra_options: Mapping[str, object] | None = None,
 ) -> Connection:
     """Validate ``key`` (format, then one call to the provider), then store the connection sealed.
 
     Refuses a second connection to the same provider organisation, which would count
-    its spend twice.
+    its spend twice. ``key`` is None only for providers that need none (``needs_key``);
+    ``extra_options`` are provider settings kept on the connection (a workspace or table id).
     """
     info = provider_info(provider)
-    key = key.strip()
-    try:
-        info.check_key_format(key)
-    except ProviderError as exc:
-        raise ConnectError(str(exc)) from None
-    url = base_url or info.default_base_url
-    with runtime.http_client() as http:
+    if info.needs_key:
+        key = (key or "").strip()
         try:
-            account = info.build(http, lambda: key, url).identify()
+            info.check_key_format(key)
         except ProviderError as exc:
             raise ConnectError(str(exc)) from None
+    elif key:
+        raise ConnectError(
+            f"{info.display_name} takes no key: it is read with this deployment's own identity."
+        )
+    url = base_url or info.default_base_url
+    options: dict[str, object] = {**(extra_options or {}), "base_url": url}
+    if min_request_interval is not None:
+        options["min_request_interval"] = min_request_interval
+    held_key = key or ""
+    with runtime.http_client() as http:
+        try:
+            account = info.build(http, lambda: held_key, url, options).identify()
+        except ProviderError as exc:
+            raise ConnectError(str(exc)) from None
+    if account.scope_ids:
+        options["scope_ids"] = sorted(account.scope_ids)
     org_id = runtime.org_id
     with runtime.db.session() as session:
-        duplicate = session.scalar(
-            select(Connection).where(
-                Connection.org_id == org_id,
-                Connection.provider == provider,
-                Connection.provider_account_id == account.id,
-                Connection.status != "disconnected",
-            )
-        )
-        if duplicate is not None:
-            raise ConnectError(
-                f"{info.display_name} organisation {account.name!r} ({account.id}) is already connected "
-                f"as {duplicate.name!r}; a second connection would count its spend twice. "
-                f"To replace its key, run `aispend disconnect {duplicate.name}`, then connect again "
-                f"with --name {duplicate.name}."
-            )
+        _refuse_double_counting(session, org_id, info.display_name, provider, account)
         connection = session.scalar(
             select(Connection).where(Connection.org_id == org_id, Connection.name == name)
         )
@@ -127,16 +127,15 @@ def connect_provider(
                 f"({connection.provider_account_name}); choose another --name."
             )
         # A reconnection keeps the connection's data and checkpoints and takes the new key.
-        options: dict[str, object] = {"base_url": url}
-        if min_request_interval is not None:
-            options["min_request_interval"] = min_request_interval
         connection.provider_account_name = account.name
         connection.options = options
-        connection.key_fingerprint = fingerprint(key)
+        connection.key_fingerprint = fingerprint(key) if key else ""
         connection.status = "active"
         connection.disconnected_at = None
         connection.last_error = None
         session.flush()
+        if not key:
+            return connection
         sealed = runtime.vault.seal(key, org_id=org_id, connection_id=connection.id)
         session.add(
             Credential(
@@ -150,8 +149,43 @@ def connect_provider(
     return connection
 
 
+def _refuse_double_counting(
+    session: Session, org_id: int, display_name: str, provider: str, account: ProviderAccount
+) -> None:
+    active = session.scalars(
+        select(Connection).where(
+            Connection.org_id == org_id,
+            Connection.provider == provider,
+            Connection.status != "disconnected",
+        )
+    ).all()
+    for other in active:
+        shared = account.scope_ids & set(_scope_ids(other))
+        if other.provider_account_id != account.id and not shared:
+            continue
+        what = (
+            f"{display_name} organisation {account.name!r} ({account.id}) is"
+            if other.provider_account_id == account.id
+            else f"{display_name} projects {', '.join(sorted(shared))} are"
+        )
+        raise ConnectError(
+            f"{what} already connected as {other.name!r}; a second connection would count its spend "
+            f"twice. To replace its key, run `aispend disconnect {other.name}`, then connect again "
+            f"with --name {other.name}."
+        )
+
+
+def _scope_ids(connection: Connection) -> list[str]:
+    ids = connection.options.get("scope_ids")
+    return [str(item) for item in ids] if isinstance(ids, list) else []
+
+
 def open_connector(runtime: Runtime, connection: Connection, http: httpx.Client) -> Connector:
     """A connector whose every request opens the sealed key just for that request."""
+    info = provider_info(connection.provider)
+    base_url = str(connection.options.get("base_url") or info.default_base_url)
+    if not info.needs_key:
+        return info.build(http, _no_key, base_url, connection.options)
     with runtime.db.session() as session:
         credential = session.scalar(
             select(Credential).where(
@@ -169,8 +203,11 @@ def open_connector(runtime: Runtime, connection: Connection, http: httpx.Client)
     def reveal() -> str:
         return vault.open(sealed, org_id=connection.org_id, connection_id=connection.id)
 
-    info = provider_info(connection.provider)
-    return info.build(http, reveal, str(connection.options.get("base_url") or info.default_base_url))
+    return info.build(http, reveal, base_url, connection.options)
+
+
+def _no_key() -> str:
+    raise AssertionError("this provider is read with the deployment's identity; it has no stored key")
 
 
 def disconnect(runtime: Runtime, name: str) -> Connection:

@@ -59,10 +59,16 @@ class FatalProviderError(ProviderError):
 
 @dataclass(frozen=True, slots=True)
 class ProviderAccount:
-    """The provider-side organisation a credential belongs to."""
+    """The provider-side organisation a credential belongs to.
+
+    ``scope_ids`` are the sub-accounts the credential sees (OpenAI projects, Google Cloud
+    projects), for providers whose API names no organisation: two connections whose scopes
+    overlap would count the same spend twice.
+    """
 
     id: str
     name: str
+    scope_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -11,7 +11,14 @@ from aispend.providers.anthropic.client import ANTHROPIC_API
 from aispend.providers.anthropic.connector import AnthropicConnector, check_admin_key_format
 from aispend.providers.base import Connector
 
-__all__ = ["PROVIDERS", "ProviderInfo", "provider_info"]
+__all__ = ["PROVIDERS", "BuildConnector", "ProviderInfo", "provider_info"]
+
+BuildConnector = Callable[[httpx.Client, Callable[[], str], str, Mapping[str, object]], Connector]
+"""``build(http, reveal_key, base_url, options)``: a connector for one connection.
+
+``reveal_key()`` opens the sealed credential for one request; ``options`` are the
+connection's stored options (its base URL, pace, and provider-specific settings such as
+a workspace or table id)."""
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,9 @@ class ProviderInfo:
     display_name: str
     default_base_url: str
     check_key_format: Callable[[str], None]
-    build: Callable[[httpx.Client, Callable[[], str], str], Connector]
+    build: BuildConnector
+    # False for a provider reached with the deployment's own identity (no key is stored).
+    needs_key: bool = True
 
 
 PROVIDERS: dict[str, ProviderInfo] = {

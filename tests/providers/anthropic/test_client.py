@@ -78,7 +78,7 @@ def client_for(handler: Handler) -> AnthropicClient:
 
 def connector_for(handler: Handler) -> AnthropicConnector:
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    return AnthropicConnector.create(http, lambda: KEY, BASE)
+    return AnthropicConnector.create(http, lambda: KEY, BASE, {})
 
 
 def params(request: httpx.Request) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
 import httpx
@@ -72,7 +72,9 @@ class AnthropicConnector:
         self.client = client
 
     @classmethod
-    def create(cls, http: httpx.Client, reveal_key: Callable[[], str], base_url: str) -> AnthropicConnector:
+    def create(
+        cls, http: httpx.Client, reveal_key: Callable[[], str], base_url: str, options: Mapping[str, object]
+    ) -> AnthropicConnector:
         """Build a connector whose requests carry the key returned by ``reveal_key()``."""
         auth = RevealedKeyAuth("x-api-key", reveal_key)
         return cls(AnthropicClient(http, auth, base_url))
