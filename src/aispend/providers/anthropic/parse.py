@@ -7,15 +7,14 @@ object, absent ``server_tool_use``) and refuse what cannot be read with a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import fields, replace
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from operator import attrgetter
-from typing import Any, TypeVar
+from decimal import InvalidOperation
+from typing import Any
 
 from aispend.model import NONE, CostRecord, DirectoryEntry, UsageRecord, cents_to_dollars
 from aispend.providers.base import DayRecords, FatalProviderError, FetchedPage, ProviderAccount
+from aispend.providers.parsing import ResponseReader, merge_records, text
 
 __all__ = [
     "DEFAULT_WORKSPACE_NAME",
@@ -36,32 +35,12 @@ TOKEN_TYPES = {
     "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h",
 }
 
-R = TypeVar("R", UsageRecord, CostRecord)
 
-
-def _fail(what: str) -> FatalProviderError:
-    return FatalProviderError(
-        f"Anthropic returned a response we cannot read: {what}.",
-        next_step="This looks like a change in Anthropic's API; please report it with this message.",
-    )
-
-
-def _text(row: Mapping[str, Any], name: str) -> str:
-    value = row.get(name)
-    return NONE if value is None else str(value)
-
-
-def _count(row: Mapping[str, Any] | None, name: str) -> int:
-    if row is None:
-        return 0
-    value = row.get(name)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _fail(f"{name} is {value!r}, not a count")
-    if value < 0 or value != int(value):
-        raise _fail(f"{name} is {value}, not a whole non-negative count")
-    return int(value)
+_read = ResponseReader("Anthropic")
+_fail = _read.fail
+_count = _read.count
+_text = text
+next_page_cursor = _read.next_page
 
 
 def _day(timestamp: Any) -> date:
@@ -75,56 +54,11 @@ def _day(timestamp: Any) -> date:
 
 
 def _objects(items: list[Any], what: str) -> list[Mapping[str, Any]]:
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise _fail(f"{what} is {type(item).__name__}, not an object")
-    return items
+    return _read.objects(items, what)
 
 
 def _buckets(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise _fail("no `data` list in the page")
-    return _objects(data, "an item of `data`")
-
-
-def next_page_cursor(body: Mapping[str, Any]) -> str | None:
-    """The cursor of the following page; a page that says it has more must give one."""
-    cursor = body.get("next_page")
-    if body.get("has_more"):
-        if not cursor:
-            raise _fail("has_more is true but next_page is empty")
-        return str(cursor)
-    return None
-
-
-def _merge(records: Iterable[R], measures: tuple[str, ...]) -> list[R]:
-    """Sum records that share every dimension, so each natural key appears once."""
-    merged: dict[tuple[Any, ...], R] = {}
-    for record in records:
-        key = _DIMENSIONS[type(record)](record)
-        seen = merged.get(key)
-        if seen is None:
-            merged[key] = record
-        else:
-            merged[key] = replace(seen, **{m: getattr(seen, m) + getattr(record, m) for m in measures})
-    return list(merged.values())
-
-
-USAGE_MEASURES = (
-    "input_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_write_other_tokens",
-    "cache_read_tokens",
-    "output_tokens",
-    "web_search_requests",
-    "estimated_cost_usd",
-)
-_DIMENSIONS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
-    kind: attrgetter(*(f.name for f in fields(kind) if f.name not in (*USAGE_MEASURES, "amount_usd")))
-    for kind in (UsageRecord, CostRecord)
-}
+    return _read.data(body)
 
 
 def _usage_record(day: date, row: Mapping[str, Any]) -> UsageRecord:
@@ -167,7 +101,7 @@ def _bucket_rows(body: Mapping[str, Any]) -> Iterator[tuple[date, list[Mapping[s
 def parse_usage_page(body: Mapping[str, Any]) -> FetchedPage:
     """``GET /v1/organizations/usage_report/messages`` with 1d buckets."""
     days = [
-        DayRecords(day, usage=_merge((_usage_record(day, row) for row in rows), USAGE_MEASURES))
+        DayRecords(day, usage=merge_records(_usage_record(day, row) for row in rows))
         for day, rows in _bucket_rows(body)
     ]
     return FetchedPage(days=days, next_cursor=next_page_cursor(body))
@@ -218,7 +152,7 @@ def _cost_record(day: date, row: Mapping[str, Any]) -> CostRecord:
 def parse_cost_page(body: Mapping[str, Any]) -> FetchedPage:
     """``GET /v1/organizations/cost_report``; amounts are cents as decimal strings."""
     days = [
-        DayRecords(day, cost=_merge((_cost_record(day, row) for row in rows), ("amount_usd",)))
+        DayRecords(day, cost=merge_records(_cost_record(day, row) for row in rows))
         for day, rows in _bucket_rows(body)
     ]
     return FetchedPage(days=days, next_cursor=next_page_cursor(body))
@@ -253,7 +187,7 @@ def parse_claude_code_page(body: Mapping[str, Any], day: date) -> FetchedPage:
                     estimated_cost_usd=estimate,
                 )
             )
-    usage = _merge(records, USAGE_MEASURES)
+    usage = merge_records(records)
     return FetchedPage(days=[DayRecords(day, usage=usage)], next_cursor=next_page_cursor(body))
 
 
