@@ -22,6 +22,7 @@ from typing import Final, Literal
 __all__ = [
     "MONEY_QUANTUM",
     "NONE",
+    "OVERLAPPING_STREAMS",
     "USAGE_UNITS",
     "CostMethod",
     "CostRecord",
@@ -30,6 +31,10 @@ __all__ = [
     "UsageRecord",
     "cents_to_dollars",
 ]
+
+OVERLAPPING_STREAMS: Final = frozenset({"claude_code"})
+"""Usage streams that describe requests another stream already counts (Claude Code runs on
+API keys whose usage the messages report includes): shown on their own, never summed in."""
 
 NONE: Final = ""
 """The value of a dimension the provider did not report."""

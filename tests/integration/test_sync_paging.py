@@ -28,6 +28,7 @@ class Reshaping:
     """Delegates to the real connector; ``reshape`` may rewrite or replace any page."""
 
     provider = "anthropic"
+    billed_tiers: frozenset[str] = frozenset()
 
     def __init__(self, inner: Connector, reshape: Reshape) -> None:
         self.inner = inner

@@ -245,7 +245,9 @@ def test_records_of_another_day_or_stream_are_refused(runtime: Runtime, connecti
 
 def reallocate(runtime: Runtime, connection_id: int, *days: date) -> None:
     with runtime.db.session() as session:
-        reallocate_days(session, org_id=runtime.org_id, connection_id=connection_id, days=days)
+        reallocate_days(
+            session, org_id=runtime.org_id, connection_id=connection_id, days=days, provider="anthropic"
+        )
 
 
 def allocated(runtime: Runtime, connection_id: int) -> dict[tuple[date, str, str, str, str, str], Decimal]:

@@ -67,6 +67,8 @@ class AnthropicConnector:
     """Reads the usage report, cost report, Claude Code report and directory lists."""
 
     provider = "anthropic"
+    # The cost report knows standard and batch only: priority and flex bill as standard.
+    billed_tiers: frozenset[str] = frozenset()
 
     def __init__(self, client: AnthropicClient) -> None:
         self.client = client
