@@ -11,6 +11,7 @@ import pytest
 from aispend.model import CostRecord, UsageRecord
 from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
+from aispend.store.allocations import reallocate_days
 from aispend.store.facts import replace_cost_day, replace_usage_day
 
 JULY = date(2025, 7, 31)
@@ -79,6 +80,10 @@ def facts(runtime: Runtime, connection_id: int) -> None:
                 CostRecord(day=AUGUST, amount_usd=Decimal("3"), model="claude-c"),
                 CostRecord(day=AUGUST, amount_usd=Decimal("3"), model="claude-b"),
             ],
+        )
+        # As every sync write does, in the same transaction.
+        reallocate_days(
+            session, org_id=org_id, connection_id=connection_id, days=[JULY, AUGUST], provider="anthropic"
         )
 
 

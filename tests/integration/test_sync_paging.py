@@ -29,6 +29,7 @@ class Reshaping:
 
     provider = "anthropic"
     billed_tiers: frozenset[str] = frozenset()
+    costs_by_key = False
 
     def __init__(self, inner: Connector, reshape: Reshape) -> None:
         self.inner = inner

@@ -17,13 +17,14 @@ from typing import Any, Final, Literal, get_args
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aispend.model import OVERLAPPING_STREAMS
 from aispend.providers.registry import PROVIDERS
 from aispend.store.allocations import UNALLOCATED
 from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, UsageFact
 
 __all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "report_period", "spend_report"]
 
-Grouping = Literal["provider", "model", "workspace", "api-key", "user", "day", "month"]
+Grouping = Literal["provider", "model", "workspace", "project", "api-key", "user", "day", "month"]
 GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
 TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
 UNATTRIBUTED = "unattributed"
@@ -112,27 +113,30 @@ def _token_columns() -> list[Any]:
 
 
 class _Query:
-    def __init__(self, session: Session, org_id: int, since: date, until: date, connection_id: int | None):
+    def __init__(
+        self, session: Session, org_id: int, since: date, until: date, connection_ids: list[int] | None
+    ):
         self.session = session
         self.org_id = org_id
         self.since = since
         self.until = until
-        self.connection_id = connection_id
+        self.connection_ids = connection_ids
 
     def scope(self, statement: Any, table: Any) -> Any:
         statement = statement.where(
             table.org_id == self.org_id, table.day >= self.since, table.day <= self.until
         )
-        if self.connection_id is not None:
-            statement = statement.where(table.connection_id == self.connection_id)
+        if self.connection_ids is not None:
+            statement = statement.where(table.connection_id.in_(self.connection_ids))
         return statement
 
     def cost(self, *columns: Any, table: Any = CostFact) -> list[Any]:
         statement = select(*columns, func.sum(table.amount_usd)).group_by(*columns)
         return list(self.session.execute(self.scope(statement, table)).all())
 
-    def tokens(self, *columns: Any, stream: str = "messages") -> list[Any]:
-        statement = select(*columns, *_token_columns()).where(UsageFact.stream == stream)
+    def tokens(self, *columns: Any) -> list[Any]:
+        """Token sums over every usage stream that is not a second view of another."""
+        statement = select(*columns, *_token_columns()).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS))
         if columns:
             statement = statement.group_by(*columns)
         return list(self.session.execute(self.scope(statement, UsageFact)).all())
@@ -180,8 +184,11 @@ def _model_labels(query: _Query) -> dict[str, str]:
 
 
 def _by_model(query: _Query, rows: _Rows) -> None:
+    # The allocated split, not the cost lines: it names the models behind model-less lines.
     labels = _model_labels(query)
-    for model, cost_type, amount in query.cost(CostFact.model, CostFact.cost_type):
+    for model, cost_type, amount in query.cost(
+        AllocatedCost.model, AllocatedCost.cost_type, table=AllocatedCost
+    ):
         key = model or cost_type or "other"
         label = labels.get(model, model) if model else NON_TOKEN_LABELS.get(cost_type, cost_type)
         rows.get(key, key, label).cost_usd += amount
@@ -222,7 +229,7 @@ def _by_provider(query: _Query, rows: _Rows) -> None:
     statement = (
         select(Connection.provider, *_token_columns())
         .join(Connection, UsageFact.connection_id == Connection.id)
-        .where(UsageFact.stream == "messages")
+        .where(UsageFact.stream.not_in(OVERLAPPING_STREAMS))
         .group_by(Connection.provider)
     )
     for provider, *counts in query.session.execute(query.scope(statement, UsageFact)):
@@ -242,14 +249,61 @@ def _by_period(query: _Query, rows: _Rows, monthly: bool) -> None:
         rows.get(key(day), key(day), label(day)).add_tokens(counts)
 
 
+class _People:
+    """Who a provider's user id is: keyed by email where known, so one person is one row."""
+
+    def __init__(self, query: _Query) -> None:
+        self.by_id: dict[tuple[int, str], tuple[str, str]] = {}
+        self.names: dict[str, str] = {}
+        rows = query.session.execute(
+            select(
+                DirectoryItem.connection_id,
+                DirectoryItem.provider_id,
+                DirectoryItem.name,
+                DirectoryItem.attributes,
+            ).where(DirectoryItem.org_id == query.org_id, DirectoryItem.kind == "user")
+        )
+        for conn, provider_id, name, attributes in rows:
+            email = str((attributes or {}).get("email") or "").lower()
+            key = email or provider_id
+            self.by_id[(conn, provider_id)] = (key, name or key)
+            if email and name:
+                self.names[email] = name
+
+    def who(self, conn: int, user: str) -> tuple[str, str]:
+        if user.startswith("api_key:"):
+            return user, f"API key {user.removeprefix('api_key:')}"
+        key, name = self.by_id.get((conn, user), (user.lower() if "@" in user else user, ""))
+        name = name or self.names.get(key, "")
+        return key, (f"{name} <{key}>" if name and name != key and "@" in key else name or key)
+
+
 def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
-    """Users come from the Claude Code report (its estimates); the rest of the bill is one row."""
+    """Cost attributed to people: reported or allocated per user, plus Claude Code's own estimates.
+
+    The rest of the bill is one row, so the rows still add up to the total.
+    """
+    people = _People(query)
     attributed = SpendRow(None, "")
-    for user, estimate, *counts in _user_rows(query):
-        label = f"API key {user.removeprefix('api_key:')}" if user.startswith("api_key:") else user
-        row = rows.get(user, user or None, label or "Unknown user")
-        row.cost_usd += estimate
-        row.add_tokens(counts)
+
+    def row(conn: int, user: str) -> SpendRow:
+        key, label = people.who(conn, user)
+        return rows.get(key, key, label or "Unknown user")
+
+    for conn, user, amount in query.cost(
+        AllocatedCost.connection_id, AllocatedCost.user_id, table=AllocatedCost
+    ):
+        if user:
+            row(conn, user).cost_usd += amount
+            attributed.cost_usd += amount
+    for conn, user, *counts in query.tokens(UsageFact.connection_id, UsageFact.user_id):
+        if user:
+            row(conn, user).add_tokens(counts)
+            attributed.add_tokens(counts)
+    for conn, user, estimate, *counts in _claude_code_rows(query):
+        target = row(conn, user)
+        target.cost_usd += estimate
+        target.add_tokens(counts)
         attributed.cost_usd += estimate
         attributed.add_tokens(counts)
     rest = rows.get(UNATTRIBUTED, UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
@@ -258,11 +312,17 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
         setattr(rest, name, getattr(total, name) - getattr(attributed, name))
 
 
-def _user_rows(query: _Query) -> Iterable[Any]:
+def _claude_code_rows(query: _Query) -> Iterable[Any]:
+    """Claude Code's per-user estimates: part of a bill already counted, shown per person."""
     statement = (
-        select(UsageFact.user_id, func.sum(UsageFact.estimated_cost_usd), *_token_columns())
+        select(
+            UsageFact.connection_id,
+            UsageFact.user_id,
+            func.sum(UsageFact.estimated_cost_usd),
+            *_token_columns(),
+        )
         .where(UsageFact.stream == "claude_code")
-        .group_by(UsageFact.user_id)
+        .group_by(UsageFact.connection_id, UsageFact.user_id)
     )
     return query.session.execute(query.scope(statement, UsageFact)).all()
 
@@ -274,6 +334,17 @@ def _total(query: _Query) -> SpendRow:
     for counts in query.tokens():
         total.add_tokens(counts)
     return total
+
+
+def _connection_ids(
+    session: Session, org_id: int, connection_id: int | None, provider: str | None
+) -> list[int] | None:
+    if provider is None:
+        return None if connection_id is None else [connection_id]
+    statement = select(Connection.id).where(Connection.org_id == org_id, Connection.provider == provider)
+    if connection_id is not None:
+        statement = statement.where(Connection.id == connection_id)
+    return list(session.scalars(statement))
 
 
 def report_period(since: date | None, until: date | None, today: date) -> tuple[date, date]:
@@ -294,18 +365,25 @@ def spend_report(
     since: date,
     until: date,
     connection_id: int | None = None,
+    provider: str | None = None,
 ) -> SpendReport:
-    """Spend for the inclusive UTC days ``[since, until]``, grouped ``by`` one dimension."""
+    """Spend for the inclusive UTC days ``[since, until]``, grouped ``by`` one dimension.
+
+    ``connection_id`` or ``provider`` narrow it to one connection or one provider's.
+    """
     if by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
     if until < since:
         raise ValueError(f"--until {until} is before --since {since}")
-    query = _Query(session, org_id, since, until, connection_id)
+    if provider is not None and provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+    query = _Query(session, org_id, since, until, _connection_ids(session, org_id, connection_id, provider))
     total = _total(query)
     rows = _Rows()
     if by == "model":
         _by_model(query, rows)
-    elif by == "workspace":
+    elif by in ("workspace", "project"):
+        # OpenAI's projects and Google Cloud's projects stand where Anthropic's workspaces do.
         _by_dimension(query, rows, CostFact, "workspace_id", "workspace", "Default")
     elif by == "api-key":
         _by_dimension(query, rows, AllocatedCost, "api_key_id", "api_key", "No API key (Console, Workbench)")

@@ -44,6 +44,7 @@ _QUANTITY_UNITS = Decimal(1) / MONEY_QUANTUM  # quantities are stored to 1e-9: s
 class _Usage:
     """One usage group of a day: who used what, and every measure a cost line may bill."""
 
+    stream: str
     workspace: str
     api_key: str
     user: str
@@ -82,6 +83,7 @@ _QUANTITY_STREAMS = {
     "audio_speeches": "audio_speech",
     "audio_transcriptions": "audio_transcription",
 }
+_SELF_NAMED_STREAMS = frozenset({"embeddings", "moderations"})
 _TOKEN_BASES = frozenset(
     (
         "input",
@@ -169,7 +171,9 @@ class _DayUsage:
             for basis in usage.weights:
                 self.by_basis[(usage.workspace, basis)].append(usage)
 
-    def candidates(self, cost: Any, basis: str, billed_tiers: frozenset[str]) -> tuple[list[_Usage], bool]:
+    def candidates(
+        self, cost: Any, basis: str, billed_tiers: frozenset[str], keys_reported: bool
+    ) -> tuple[list[_Usage], bool]:
         """The usage a line is split over, and whether the match kept every dimension it names."""
         tier = (
             cost.service_tier
@@ -179,11 +183,16 @@ class _DayUsage:
         # A tool line's token_type is the kind of call (a search's context level).
         variant = cost.token_type if basis not in _TOKEN_BASES else ""
         pool = self.by_basis.get((cost.workspace_id, basis), [])
+        if not cost.model and basis in _TOKEN_BASES:
+            # Embeddings and moderations always bill under their model's name: a token line
+            # without one is language-model usage.
+            pool = [usage for usage in pool if usage.stream not in _SELF_NAMED_STREAMS]
         # A line names its model for good: it is never spread over other models. Its billed
         # tier, context window and region are matched first, then let go together.
         levels = [
             (by_key, by_tier)
-            for by_key in ((True, False) if cost.api_key_id else (False,))
+            # Where the cost report names keys, a line without one is usage without a key.
+            for by_key in ((True,) if keys_reported else (True, False) if cost.api_key_id else (False,))
             for by_tier in ((True, False) if cost.model else (False,))
         ]
         for level, (by_key, by_tier) in enumerate(levels):
@@ -215,10 +224,10 @@ class _DayUsage:
 
 
 def _split(
-    day_usage: _DayUsage, cost: Any, billed_tiers: frozenset[str]
+    day_usage: _DayUsage, cost: Any, billed_tiers: frozenset[str], keys_reported: bool
 ) -> list[tuple[_Usage | None, Decimal, bool]]:
     basis = _basis(cost)
-    found, exact = day_usage.candidates(cost, basis, billed_tiers)
+    found, exact = day_usage.candidates(cost, basis, billed_tiers, keys_reported)
     if not found:
         return [(None, cost.amount_usd, False)]
     priced = not cost.model and basis in _TOKEN_BASES
@@ -252,6 +261,7 @@ def _usage_rows(
         if weights:
             tier = _tier_class(row.service_tier, row.batch, billed_tiers)
             usage = _Usage(
+                row.stream,
                 row.workspace_id,
                 row.api_key_id,
                 row.user_id,
@@ -274,11 +284,13 @@ def reallocate_days(
     days: Iterable[date],
     provider: str,
     billed_tiers: frozenset[str] = frozenset(),
+    keys_reported: bool = False,
 ) -> None:
     """Replace the allocated cost of ``days`` with a fresh split of their cost facts.
 
     ``billed_tiers`` are the service tiers the provider's cost report bills as their own
-    lines (besides batch), so that usage of those tiers explains only those lines.
+    lines (besides batch), so that usage of those tiers explains only those lines;
+    ``keys_reported`` says the cost report names each line's API key (see ``Connector``).
     """
     day_list = sorted(set(days))
     if not day_list:
@@ -302,11 +314,13 @@ def reallocate_days(
     methods: dict[tuple[Any, ...], str] = {}
     for cost in costs:
         day_usage = _DayUsage(provider, cost.day, usage.get(cost.day, []))
-        for found, amount, single in _split(day_usage, cost, billed_tiers):
+        for found, amount, single in _split(day_usage, cost, billed_tiers, keys_reported):
             key = (
                 cost.day,
                 cost.workspace_id,
-                cost.model or (found.model if found else ""),
+                # Token lines without a model take the model whose usage they were priced by;
+                # tool and storage lines keep what they say.
+                cost.model or (found.model if found and _basis(cost) in _TOKEN_BASES else ""),
                 cost.cost_type,
                 cost.token_type,
                 cost.api_key_id or (found.api_key if found else UNALLOCATED),

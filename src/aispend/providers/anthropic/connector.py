@@ -69,6 +69,7 @@ class AnthropicConnector:
     provider = "anthropic"
     # The cost report knows standard and batch only: priority and flex bill as standard.
     billed_tiers: frozenset[str] = frozenset()
+    costs_by_key = False
 
     def __init__(self, client: AnthropicClient) -> None:
         self.client = client
