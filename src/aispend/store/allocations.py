@@ -323,7 +323,8 @@ def reallocate_days(
                 cost.model or (found.model if found and _basis(cost) in _TOKEN_BASES else ""),
                 cost.cost_type,
                 cost.token_type,
-                cost.api_key_id or (found.api_key if found else UNALLOCATED),
+                # With keys reported, a line without one is spend without a key, found or not.
+                cost.api_key_id or (found.api_key if found else "" if keys_reported else UNALLOCATED),
                 found.user if found else "",
                 _basis(cost),
             )
