@@ -52,6 +52,47 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="Base of the exponential backoff between retries, in seconds."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    public_url: str | None = Field(
+        default=None,
+        description="Address people use to reach the web app (password reset links, SSO redirect).",
+    )
+    session_idle_minutes: int = Field(
+        default=60, ge=1, description="A signed-in session ends after this many minutes without a request."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="A signed-in session ends this many hours after sign-in, however used."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account before it is locked for a while."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one network address before it is locked."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long failures count, and so how long a lock lasts, in minutes."
+    )
+    password_reset_minutes: int = Field(
+        default=60, ge=1, description="How long a password reset link stays valid, in minutes."
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server for password reset links.")
+    smtp_port: int = Field(default=587, description="Mail server port.")
+    smtp_username: str | None = Field(default=None, description="Mail server user name.")
+    smtp_password: SecretStr | None = Field(default=None, description="Mail server password.")
+    smtp_from: str = Field(default="aispend@localhost", description="Sender address of aispend's mail.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the mail connection with STARTTLS.")
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL; setting it enables single sign-on."
+    )
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id.")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="OpenID Connect client secret.")
+    oidc_role_claim: str = Field(
+        default="", description="ID token claim (e.g. 'groups') whose values give a user's role."
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='Claim value to role, as JSON: {"aispend-admins": "admin"}. Roles: admin, '
+        "finance_admin, it_admin, auditor, member.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

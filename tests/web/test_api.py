@@ -1,4 +1,4 @@
-"""The JSON API serves the same report as the CLI."""
+"""The JSON API serves the same report as the CLI, to signed-in users and API tokens."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
 from aispend.sync.runner import sync_connection
 from aispend.web.app import create_app
+from tests.conftest import api_token
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 SINCE = YESTERDAY - timedelta(days=6)
@@ -19,7 +20,9 @@ SINCE = YESTERDAY - timedelta(days=6)
 
 def test_spend_endpoint_matches_the_report(runtime: Runtime, connected: str) -> None:
     sync_connection(runtime, connected, since=SINCE)
-    client = TestClient(create_app(runtime))
+    client = TestClient(
+        create_app(runtime), headers={"Authorization": f"Bearer {api_token(runtime, 'auditor')}"}
+    )
     assert client.get("/healthz").json() == {"status": "ok"}
     for by in ("model", "workspace", "api-key", "day"):
         response = client.get("/api/v1/spend", params={"by": by, "since": SINCE.isoformat()})
@@ -31,8 +34,8 @@ def test_spend_endpoint_matches_the_report(runtime: Runtime, connected: str) -> 
     assert scoped.json()["total"] == response.json()["total"]
 
 
-def test_bad_parameters_are_explained(runtime: Runtime) -> None:
-    client = TestClient(create_app(runtime))
+def test_bad_parameters_are_explained(admin_client: TestClient) -> None:
+    client = admin_client
     assert client.get("/api/v1/spend", params={"by": "colour"}).status_code == 422
     reversed_dates = client.get("/api/v1/spend", params={"since": "2026-05-02", "until": "2026-05-01"})
     assert reversed_dates.status_code == 422
@@ -40,8 +43,7 @@ def test_bad_parameters_are_explained(runtime: Runtime) -> None:
     assert client.get("/api/v1/spend", params={"connection": "nope"}).status_code == 404
 
 
-def test_openapi_documents_the_spend_endpoint(runtime: Runtime) -> None:
-    client = TestClient(create_app(runtime))
+def test_openapi_documents_the_spend_endpoint(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/spend" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
@@ -61,14 +63,17 @@ def test_openapi_documents_the_spend_endpoint(runtime: Runtime) -> None:
 @example(params={"until": "0001-01-05"})
 @example(params={"since": "9999-12-31"})
 def test_any_query_gets_an_answer_never_a_crash(runtime: Runtime, params: dict[str, str]) -> None:
-    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    token = api_token(runtime, "finance_admin")
+    client = TestClient(
+        create_app(runtime), raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"}
+    )
     response = client.get("/api/v1/spend", params=params)
     assert response.status_code in (200, 404, 422), response.text
     assert response.headers["content-type"] == "application/json"
 
 
-def test_spend_defaults_to_by_model_over_the_30_days_before_today(runtime: Runtime) -> None:
-    body = TestClient(create_app(runtime)).get("/api/v1/spend").json()
+def test_spend_defaults_to_by_model_over_the_30_days_before_today(admin_client: TestClient) -> None:
+    body = admin_client.get("/api/v1/spend").json()
 
     assert body["by"] == "model"
     assert (body["since"], body["until"]) == (

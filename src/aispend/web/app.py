@@ -1,49 +1,36 @@
-"""The FastAPI application: JSON API under ``/api/v1``, OpenAPI docs at ``/api/docs``."""
+"""The FastAPI application: JSON API under ``/api/v1``, pages, OpenAPI docs at ``/api/docs``.
+
+Every route is guarded (``web.guard``); the application refuses to start otherwise.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from aispend import __version__
-from aispend.reports.queries import GROUPINGS, Grouping, report_period, spend_report
+from aispend.auth.users import admins_of, memberships_of
 from aispend.runtime import Runtime
-from aispend.store.schema import Connection
+from aispend.web import api
+from aispend.web.csrf import CsrfError
+from aispend.web.deps import RuntimeDep
+from aispend.web.guard import ForbiddenError, NotSignedInError, is_api, unguarded_routes
+from aispend.web.pages import account, admin, signin
+from aispend.web.templating import render
 
 __all__ = ["create_app"]
 
-
-class SpendRowPublic(BaseModel):
-    key: str | None = Field(
-        description="Provider id of the group; null for the Default workspace or no API key"
-    )
-    label: str = Field(description="Human name of the group")
-    cost_usd: str = Field(description="Dollars as a decimal string at full stored precision, never rounded")
-    input_tokens: int = Field(description="Uncached input tokens")
-    cache_write_tokens: int = Field(description="Cache writes, 5-minute and 1-hour together")
-    cache_read_tokens: int
-    output_tokens: int
-
-
-class SpendReportPublic(BaseModel):
-    currency: str
-    since: date = Field(description="First UTC day, inclusive")
-    until: date = Field(description="Last UTC day, inclusive")
-    by: Grouping
-    rows: list[SpendRowPublic]
-    total: SpendRowPublic
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+SECURITY_HEADERS = {
+    # Reset links carry their token in the path: never send it on in a Referer.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -51,9 +38,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="aispend",
         version=__version__,
         summary="AI token spend: usage and cost imported from AI providers, reconciled and reported.",
+        description="Authenticate with a session cookie (sign in at /login) or a personal API token "
+        "(`Authorization: Bearer aispend_…`, created at /settings/tokens).",
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.runtime = runtime
 
@@ -64,34 +54,69 @@ def create_app(runtime: Runtime) -> FastAPI:
             session.execute(select(1))
         return {"status": "ok"}
 
-    @app.get("/api/v1/spend", tags=["spend"])
-    def spend(
-        runtime: RuntimeDep,
-        by: Annotated[Grouping, Query(description=f"One of: {', '.join(GROUPINGS)}")] = "model",
-        since: Annotated[
-            date | None, Query(description="First UTC day, inclusive; default 30 days ago")
-        ] = None,
-        until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
-        connection: Annotated[str | None, Query(description="Only this connection (by name)")] = None,
-    ) -> SpendReportPublic:
-        """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
-        try:
-            since, until = report_period(since, until, datetime.now(UTC).date())
-        except ValueError as error:
-            raise HTTPException(422, detail=str(error)) from None
-        with runtime.db.session() as session:
-            connection_id = None
-            if connection is not None:
-                connection_id = session.scalar(
-                    select(Connection.id).where(
-                        Connection.org_id == runtime.org_id, Connection.name == connection
-                    )
-                )
-                if connection_id is None:
-                    raise HTTPException(404, detail=f"no connection named {connection!r}")
-            report = spend_report(
-                session, runtime.org_id, by=by, since=since, until=until, connection_id=connection_id
-            )
-            return SpendReportPublic.model_validate(report.as_json())
+    app.include_router(api.router)
+    app.include_router(signin.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
+    _add_error_pages(app)
 
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            # Pages can show a token once or a reset link: keep them out of every cache.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    missing = unguarded_routes(app)
+    if missing:
+        raise RuntimeError(f"routes without a permission check: {', '.join(missing)}")
     return app
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedInError)
+    async def not_signed_in(request: Request, _error: NotSignedInError) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": "Sign in, or send a personal API token as 'Authorization: Bearer <token>'."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(request: Request, error: ForbiddenError) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": f"Your role ({error.principal.role.label}) or token scope does not allow this."},
+                status_code=403,
+            )
+        runtime: Runtime = request.app.state.runtime
+        admins, organisations = await run_in_threadpool(_whom_to_ask, runtime, error)
+        context = {"admins": admins, "organisations": organisations}
+        return render(request, "no_access.html", context, status=403)
+
+    @app.exception_handler(CsrfError)
+    async def csrf_failed(request: Request, error: CsrfError) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": str(error)}, status_code=403)
+        context = {
+            "heading": "Form expired",
+            "text": str(error),
+            "error": True,
+            "link": "/",
+            "link_text": "Home",
+        }
+        return render(request, "message.html", context, status=403)
+
+
+def _whom_to_ask(runtime: Runtime, error: ForbiddenError) -> tuple[list[str], list[tuple[int, str, object]]]:
+    with runtime.db.session() as session:
+        return admins_of(session, error.principal.org_id), list(
+            memberships_of(session, error.principal.user_id)
+        )

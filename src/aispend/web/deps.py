@@ -1,0 +1,54 @@
+"""Dependency aliases that keep routes readable: one per permission, plus the runtime.
+
+@router.get("/api/v1/spend")
+def spend(principal: SpendViewer, runtime: RuntimeDep) -> ...:
+    with org_db(runtime, principal) as session:   # sees only principal.org_id's rows
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from aispend.auth.permissions import Permission
+from aispend.auth.principal import Principal
+from aispend.auth.tenancy import org_session
+from aispend.runtime import Runtime
+from aispend.web.guard import Guard
+
+__all__ = [
+    "AccountUser",
+    "AuditReader",
+    "ConnectionManager",
+    "CostManager",
+    "RuntimeDep",
+    "SpendViewer",
+    "UserManager",
+    "org_db",
+]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+AccountUser = Annotated[Principal, Depends(Guard(Permission.use_account))]
+SpendViewer = Annotated[Principal, Depends(Guard(Permission.view_spend))]
+ConnectionManager = Annotated[Principal, Depends(Guard(Permission.manage_connections))]
+CostManager = Annotated[Principal, Depends(Guard(Permission.manage_costs))]
+UserManager = Annotated[Principal, Depends(Guard(Permission.manage_users))]
+AuditReader = Annotated[Principal, Depends(Guard(Permission.view_audit))]
+
+
+@contextmanager
+def org_db(runtime: Runtime, principal: Principal) -> Iterator[Session]:
+    """A session scoped to the principal's organisation (see ``auth.tenancy``)."""
+    with org_session(runtime.db, principal.org_id) as session:
+        yield session

@@ -1,0 +1,204 @@
+"""Every route x every role: the permission matrix, enforced by one guard on every route.
+
+Adding a route means adding its case below: the first test fails until every guarded
+route of the application has one, so no route escapes the matrix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aispend.auth.apitokens import issue_token
+from aispend.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenScope, permissions_of
+from aispend.runtime import Runtime
+from aispend.web.app import create_app
+from aispend.web.guard import PUBLIC, route_access, unguarded_routes
+from tests.auth.helpers import csrf
+from tests.conftest import api_token, make_user, sign_in
+
+
+@dataclass
+class Call:
+    url: str
+    form: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+
+
+Builder = Callable[[Runtime, int], Call]
+
+
+def _own_token(runtime: Runtime, user_id: int) -> Call:
+    with runtime.db.session() as session:
+        view, _secret = issue_token(
+            session, user_id=user_id, org_id=runtime.org_id, name="t", scope=TokenScope.read, days=1
+        )
+    return Call(f"/settings/tokens/{view.id}/revoke")
+
+
+def _fresh_member(runtime: Runtime) -> int:
+    return make_user(runtime, "auditor")
+
+
+CASES: dict[tuple[str, str], Builder] = {
+    ("GET", "/"): lambda rt, me: Call("/"),
+    ("POST", "/account/organisation"): lambda rt, me: Call(
+        "/account/organisation", {"org_id": str(rt.org_id)}
+    ),
+    ("GET", "/settings/tokens"): lambda rt, me: Call("/settings/tokens"),
+    ("POST", "/settings/tokens"): lambda rt, me: Call(
+        "/settings/tokens", {"name": "n", "scope": "read", "days": "7"}
+    ),
+    ("POST", "/settings/tokens/{token_id}/revoke"): _own_token,
+    ("GET", "/admin/users"): lambda rt, me: Call("/admin/users"),
+    ("POST", "/admin/users"): lambda rt, me: Call(
+        "/admin/users", {"email": f"new-{uuid.uuid4().hex[:6]}@example.com", "role": "member"}
+    ),
+    ("POST", "/admin/users/{user_id}/role"): lambda rt, me: Call(
+        f"/admin/users/{_fresh_member(rt)}/role", {"role": "finance_admin"}
+    ),
+    ("POST", "/admin/users/{user_id}/remove"): lambda rt, me: Call(
+        f"/admin/users/{_fresh_member(rt)}/remove"
+    ),
+    ("GET", "/admin/audit"): lambda rt, me: Call("/admin/audit"),
+    ("GET", "/api/v1/me"): lambda rt, me: Call("/api/v1/me"),
+    ("GET", "/api/v1/spend"): lambda rt, me: Call("/api/v1/spend"),
+    ("GET", "/api/v1/audit"): lambda rt, me: Call("/api/v1/audit"),
+    ("GET", "/api/v1/users"): lambda rt, me: Call("/api/v1/users"),
+    ("PUT", "/api/v1/users/{user_id}/role"): lambda rt, me: Call(
+        f"/api/v1/users/{_fresh_member(rt)}/role", json={"role": "it_admin"}
+    ),
+}
+
+
+def guarded_routes(runtime: Runtime) -> dict[tuple[str, str], Permission]:
+    return {
+        (method, route.path): route.permission
+        for route in route_access(create_app(runtime))
+        if route.permission is not None
+        for method in route.methods
+    }
+
+
+def test_every_route_is_guarded_or_explicitly_public(runtime: Runtime) -> None:
+    app = create_app(runtime)
+    routes = route_access(app)
+    assert len(routes) > 20  # the walk sees through included routers
+    assert unguarded_routes(app) == []
+    served = {route.path for route in routes}
+    assert served >= PUBLIC, f"stale public entries: {PUBLIC - served}"
+    for route in routes:
+        assert route.permission is None or route.path not in PUBLIC, (
+            f"{route.path}: public or guarded, not both"
+        )
+
+
+def test_an_unguarded_route_stops_the_application(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aispend.web import api
+
+    monkeypatch.setattr(api.router, "routes", [*api.router.routes])
+    api.router.add_api_route("/api/v1/leak", lambda: {"secret": "spend"})
+    with pytest.raises(RuntimeError, match="/api/v1/leak"):
+        create_app(runtime)
+
+
+def test_the_matrix_has_a_case_for_every_guarded_route(runtime: Runtime) -> None:
+    assert set(guarded_routes(runtime)) == set(CASES)
+
+
+def send(client: TestClient, method: str, call: Call, *, with_csrf: bool = True) -> Any:
+    headers = {}
+    form = dict(call.form)
+    if method != "GET" and with_csrf and client.cookies:
+        form["csrf_token"] = csrf(client)
+        headers["X-CSRF-Token"] = form["csrf_token"]
+    if call.json is not None:
+        return client.request(method, call.url, json=call.json, headers=headers)
+    return client.request(method, call.url, data=form or None, headers=headers)
+
+
+def assert_allowed(response: Any) -> None:
+    assert response.status_code in (200, 201, 303), response.text[:300]
+    if response.status_code == 303:
+        assert not response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_gets_exactly_its_routes(runtime: Runtime, role: Role) -> None:
+    client = TestClient(create_app(runtime), follow_redirects=False)
+    me = sign_in(client, runtime, role.value)
+    make_user(runtime, "admin")  # someone to ask, and never the last Admin
+    for (method, _path), permission in guarded_routes(runtime).items():
+        response = send(client, method, CASES[(method, _path)](runtime, me))
+        if permission in ROLE_PERMISSIONS[role]:
+            assert_allowed(response)
+        else:
+            assert response.status_code == 403, (method, _path, response.status_code)
+
+
+def test_anonymous_requests_get_401_or_the_sign_in_page(runtime: Runtime) -> None:
+    client = TestClient(create_app(runtime), follow_redirects=False)
+    me = make_user(runtime, "admin")
+    for method, path in guarded_routes(runtime):
+        response = send(client, method, CASES[(method, path)](runtime, me))
+        if path.startswith("/api/"):
+            assert response.status_code == 401, path
+            assert response.headers["www-authenticate"] == "Bearer"
+        else:
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("scope", list(TokenScope))
+@pytest.mark.parametrize("role", list(Role))
+def test_api_tokens_get_their_role_bounded_by_their_scope(
+    runtime: Runtime, role: Role, scope: TokenScope
+) -> None:
+    token = api_token(runtime, role.value, scope=scope.value)
+    client = TestClient(
+        create_app(runtime), follow_redirects=False, headers={"Authorization": f"Bearer {token}"}
+    )
+    someone = make_user(runtime, "admin")
+    for (method, path), permission in guarded_routes(runtime).items():
+        response = send(client, method, CASES[(method, path)](runtime, someone))
+        if not path.startswith("/api/"):
+            # Tokens are for the JSON API only: a page treats the request as anonymous.
+            assert response.status_code == 303, path
+        elif permission in permissions_of(role, scope):
+            assert response.status_code == 200, (path, response.text)
+        else:
+            assert response.status_code == 403, path
+
+
+def test_a_page_a_member_may_not_see_says_whom_to_ask(runtime: Runtime) -> None:
+    client = TestClient(create_app(runtime))
+    sign_in(client, runtime, "member", email="mia@example.com")
+    make_user(runtime, "admin", email="ada@example.com")
+    make_user(runtime, "auditor", email="otto@example.com")
+    page = client.get("/")
+    assert page.status_code == 403
+    assert "You are a Member" in page.text
+    assert "ada@example.com" in page.text
+    assert "otto@example.com" not in page.text
+
+
+def test_unsafe_requests_without_the_csrf_token_are_refused(runtime: Runtime) -> None:
+    client = TestClient(create_app(runtime), follow_redirects=False)
+    me = sign_in(client, runtime, "admin")
+    make_user(runtime, "admin")
+    for method, path in guarded_routes(runtime):
+        if method == "GET":
+            continue
+        response = send(client, method, CASES[(method, path)](runtime, me), with_csrf=False)
+        assert response.status_code == 403, path
+        forged = CASES[(method, path)](runtime, me)
+        forged.form["csrf_token"] = "forged"
+        response = client.request(
+            method, forged.url, data=forged.form, json=forged.json, headers={"X-CSRF-Token": "x"}
+        )
+        assert response.status_code == 403, path
