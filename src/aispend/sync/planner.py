@@ -10,6 +10,11 @@ Rules (tested in tests/sync/test_planner.py):
   moves it only when the window joins the imported period.
 - Days are whole UTC days and windows are half-open ``[start, end)``; today is never
   fetched because it is not over.
+- A :class:`RestatedMonthsStream` (a billing export that restates whole months) re-reads,
+  on every run, from the first day of the previous month (of the month before that during a
+  month's first ``grace_days`` days), or from its checkpoint if that is earlier; its window is
+  cut into calendar months before that point and one chunk from there on, and the runner
+  replaces each chunk atomically.
 """
 
 from __future__ import annotations
@@ -19,7 +24,43 @@ from datetime import date, timedelta
 
 from aispend.providers.base import StreamSpec
 
-__all__ = ["Checkpoint", "Window", "plan_window", "split_window"]
+__all__ = [
+    "Checkpoint",
+    "RestatedMonthsStream",
+    "Window",
+    "plan_window",
+    "restated_from",
+    "split_window",
+    "window_chunks",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RestatedMonthsStream(StreamSpec):
+    """A stream whose provider restates whole months and has no row id to upsert on.
+
+    A billing export appends late rows to the current and previous invoice month, so every
+    run re-reads ``restated_months`` months (one more during the first ``grace_days`` days of
+    a month, while the month before is still being closed) and the runner replaces each chunk
+    of the window atomically: all its pages are fetched first, then written, and the days
+    they no longer hold cleared, in one transaction. A failed run leaves the previous data in
+    place. ``days_per_request`` is not used: chunks are calendar months (see
+    :func:`window_chunks`).
+    """
+
+    restated_months: int = 2
+    grace_days: int = 5
+
+
+def _month_start(day: date, months_back: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def restated_from(stream: RestatedMonthsStream, today: date) -> date:
+    """The first day a run of ``stream`` on ``today`` re-reads."""
+    back = stream.restated_months - 1 + (1 if today.day <= stream.grace_days else 0)
+    return _month_start(today, back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +104,9 @@ def plan_window(
         # A first backfill that stopped before its first page keeps the start it was given.
         start = checkpoint.backfill_from or today - timedelta(days=backfill_days)
         window = Window(start, today, moves_checkpoint=True)
+    elif isinstance(stream, RestatedMonthsStream):
+        # The restated months every run; an earlier checkpoint is a backfill that stopped.
+        window = Window(min(through, restated_from(stream, today)), today, moves_checkpoint=True)
     elif checkpoint.pending_until is not None and checkpoint.pending_until > through:
         window = Window(through, today, moves_checkpoint=True)
     else:
@@ -82,4 +126,25 @@ def split_window(window: Window, days_per_request: int) -> list[tuple[date, date
         end = min(start + step, window.end)
         chunks.append((start, end))
         start = end
+    return chunks
+
+
+def window_chunks(stream: StreamSpec, window: Window, today: date) -> list[tuple[date, date]]:
+    """The chunks a window is fetched (and, for a restated stream, replaced) in, oldest first.
+
+    A :class:`RestatedMonthsStream` goes a calendar month at a time up to the restated
+    months, which are one chunk: a backfill that stops resumes at a month boundary, and the
+    months a run re-reads are replaced together. Other streams: request-sized chunks.
+    """
+    if not isinstance(stream, RestatedMonthsStream):
+        return split_window(window, stream.days_per_request)
+    restated = min(max(window.start, restated_from(stream, today)), window.end)
+    chunks = []
+    start = window.start
+    while start < restated:
+        end = min(_month_start(start, -1), restated)
+        chunks.append((start, end))
+        start = end
+    if start < window.end:
+        chunks.append((start, window.end))
     return chunks
