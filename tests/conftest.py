@@ -4,18 +4,32 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from aispend.auth.apitokens import issue_token
+from aispend.auth.permissions import Role, TokenScope
+from aispend.auth.sessions import SESSION_COOKIE, start_session
+from aispend.auth.users import add_member, find_user
 from aispend.connections import connect_provider
+from aispend.limits import connect_claude_enterprise
 from aispend.providers.anthropic.simdata import SimulatorSettings
 from aispend.providers.anthropic.simulator import AnthropicSimulator, RunningSimulator, serve
+from aispend.providers.chatgpt_enterprise.simdata import CodexSettings
+from aispend.providers.chatgpt_enterprise.simulator import ChatGPTEnterpriseSimulator
+from aispend.providers.claude_enterprise.simdata import EnterpriseSettings
+from aispend.providers.claude_enterprise.simulator import ClaudeEnterpriseSimulator
+from aispend.providers.gcp.simdata import SimulatorSettings as GcpSettings
+from aispend.providers.gcp.simulator import BigQuerySimulator as GcpSimulator
 from aispend.runtime import Runtime
 from aispend.settings import Settings
-from aispend.store.schema import Connection
+from aispend.store.schema import Connection, Membership, User
+from aispend.web.app import create_app
 
 POSTGRES_URL = os.environ.get("AISPEND_TEST_DATABASE_URL")
 
@@ -112,3 +126,154 @@ def connected(runtime: Runtime, simulator: AnthropicSimulator, served: RunningSi
         min_request_interval=0,
     )
     return "acme"
+
+
+def make_user(
+    runtime: Runtime, role: str = "admin", *, email: str | None = None, org_id: int | None = None
+) -> int:
+    """A user (no password: tests sign them in directly) with ``role`` in ``org_id`` (default org)."""
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    with runtime.db.session() as session:
+        user = find_user(session, email)
+        org = org_id or runtime.org_id
+        if user is None or session.get(Membership, (user.id, org)) is None:
+            user = add_member(session, org_id=org, email=email, role=Role(role))
+        return user.id
+
+
+def sign_in(
+    client: TestClient,
+    runtime: Runtime,
+    role: str = "admin",
+    *,
+    email: str | None = None,
+    org_id: int | None = None,
+) -> int:
+    """Give ``client`` the session cookie of a new user with ``role``; returns the user's id."""
+    user_id = make_user(runtime, role, email=email, org_id=org_id)
+    with runtime.db.session() as session:
+        user = session.get_one(User, user_id)
+        token = start_session(
+            session, runtime.settings, user, address="testclient", user_agent="pytest", org_id=org_id
+        )
+    # The domain the cookie jar gives the server's own cookies, so a Set-Cookie can replace it.
+    host = client.base_url.host
+    client.cookies.set(SESSION_COOKIE, token, domain=host if "." in host else f"{host}.local")
+    return user_id
+
+
+def api_token(
+    runtime: Runtime, role: str = "admin", *, scope: str = "read", org_id: int | None = None, days: int = 30
+) -> str:
+    """A personal API token of a new user with ``role``; send it as ``Authorization: Bearer``."""
+    user_id = make_user(runtime, role, org_id=org_id)
+    with runtime.db.session() as session:
+        _view, secret = issue_token(
+            session,
+            user_id=user_id,
+            org_id=org_id or runtime.org_id,
+            name="test",
+            scope=TokenScope(scope),
+            days=days,
+        )
+    return secret
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    """An anonymous browser on the web app; redirects are returned, not followed."""
+    return TestClient(create_app(runtime), follow_redirects=False)
+
+
+@pytest.fixture
+def admin_client(client: TestClient, runtime: Runtime) -> TestClient:
+    """``client`` signed in as an Admin of the default organisation."""
+    sign_in(client, runtime, "admin")
+    return client
+
+
+@pytest.fixture
+def gcp_simulator() -> GcpSimulator:
+    """A simulated Cloud Billing detailed export (50 days) behind a BigQuery API stand-in."""
+    return GcpSimulator(GcpSettings(history_days=50))
+
+
+@pytest.fixture
+def gcp_served(gcp_simulator: GcpSimulator) -> Iterator[RunningSimulator]:
+    server = serve(gcp_simulator)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcp_connected(runtime: Runtime, gcp_simulator: GcpSimulator, gcp_served: RunningSimulator) -> str:
+    """A connection named 'gcp' to the served simulator's detailed export table."""
+    connect_provider(
+        runtime,
+        provider="gcp",
+        name="gcp",
+        key=None,
+        base_url=gcp_served.base_url,
+        extra_options={"table_id": gcp_simulator.detailed_table},
+    )
+    return "gcp"
+
+
+@pytest.fixture
+def claude_enterprise() -> ClaudeEnterpriseSimulator:
+    """A simulated Claude Enterprise organisation (60 days of history), its rate limit off."""
+    return ClaudeEnterpriseSimulator(EnterpriseSettings(history_days=60, rate_limit=(0, 60.0)))
+
+
+@pytest.fixture
+def claude_enterprise_served(claude_enterprise: ClaudeEnterpriseSimulator) -> Iterator[RunningSimulator]:
+    server = serve(claude_enterprise)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def claude_enterprise_connected(
+    runtime: Runtime, claude_enterprise: ClaudeEnterpriseSimulator, claude_enterprise_served: RunningSimulator
+) -> str:
+    """An unpaced connection named 'claude-ent' with a key holding every scope."""
+    connect_claude_enterprise(
+        runtime,
+        name="claude-ent",
+        key=claude_enterprise.settings.full_key,
+        base_url=claude_enterprise_served.base_url,
+        min_request_interval=0,
+    )
+    return "claude-ent"
+
+
+@pytest.fixture
+def chatgpt_enterprise() -> ChatGPTEnterpriseSimulator:
+    """A simulated ChatGPT Enterprise workspace (rows in every shape), its rate limit off."""
+    return ChatGPTEnterpriseSimulator(CodexSettings(history_days=60, rate_limit=(0, 60.0)))
+
+
+@pytest.fixture
+def chatgpt_enterprise_served(chatgpt_enterprise: ChatGPTEnterpriseSimulator) -> Iterator[RunningSimulator]:
+    server = serve(chatgpt_enterprise)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chatgpt_enterprise_connected(
+    runtime: Runtime,
+    chatgpt_enterprise: ChatGPTEnterpriseSimulator,
+    chatgpt_enterprise_served: RunningSimulator,
+) -> str:
+    """An unpaced connection named 'codex' to the served workspace."""
+    connect_provider(
+        runtime,
+        provider="chatgpt_enterprise",
+        name="codex",
+        key=chatgpt_enterprise.settings.key,
+        base_url=chatgpt_enterprise_served.base_url,
+        min_request_interval=0,
+        extra_options={"workspace_id": chatgpt_enterprise.settings.workspace_id},
+    )
+    return "codex"

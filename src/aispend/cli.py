@@ -10,7 +10,7 @@ import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +20,10 @@ from rich.table import Table
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from aispend import audit
+from aispend.cli_access import audit_command, create_demo_admin, tokens_app, users_app
+from aispend.cli_costs import credits_app, rates_app, reconcile_command, rerate_command, savings_command
+from aispend.cli_enterprise import connect_enterprise_demo, credit_rate_app, limits_app, serve_enterprise_demo
 from aispend.connections import (
     ConnectError,
     active_connection_names,
@@ -28,6 +32,8 @@ from aispend.connections import (
     get_connection,
     list_connections,
 )
+from aispend.limits import connect_claude_enterprise
+from aispend.providers.registry import PROVIDERS
 from aispend.reports.format import format_tokens, format_usd
 from aispend.reports.queries import SpendReport, report_period, spend_report
 from aispend.runtime import Runtime
@@ -35,6 +41,9 @@ from aispend.settings import Settings
 from aispend.sync.locks import ConnectionBusyError
 from aispend.sync.runner import SyncFailedError, SyncProgress, sync_connection
 from aispend.vault import VaultKeyError
+
+if TYPE_CHECKING:
+    from aispend.providers.simserver import RunningSimulator
 
 __all__ = ["app", "main"]
 
@@ -50,6 +59,16 @@ connect_app = typer.Typer(help="Connect a provider account with a read-only admi
 report_app = typer.Typer(help="Reports on imported spend.")
 app.add_typer(connect_app, name="connect")
 app.add_typer(report_app, name="report")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.command("audit")(audit_command)
+app.add_typer(limits_app, name="limits")
+app.add_typer(credit_rate_app, name="credit-rate")
+app.add_typer(rates_app, name="rates")
+app.add_typer(credits_app, name="credits")
+app.command("rerate")(rerate_command)
+report_app.command("reconcile")(reconcile_command)
+report_app.command("savings")(savings_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -70,8 +89,10 @@ class By(StrEnum):
     provider = "provider"
     model = "model"
     workspace = "workspace"
+    project = "project"
     api_key = "api-key"
     user = "user"
+    product = "product"
     day = "day"
     month = "month"
 
@@ -86,6 +107,7 @@ def _runtime(settings: Settings | None = None) -> Runtime:
         runtime = Runtime(settings)
         runtime.configure_logging()
         _ = runtime.db  # migrations run on every command
+        audit.set_actor(audit.cli_actor())  # what this command changes is audited as cli:<os user>
     except ValidationError as error:
         raise _fail(f"invalid setting: {error}") from None
     except SQLAlchemyError as error:
@@ -118,26 +140,29 @@ def _read_key(key_env: str | None, key_stdin: bool) -> str:
     return key
 
 
-@connect_app.command("anthropic")
-def connect_anthropic(
-    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'anthropic-prod'.")],
-    key_env: Annotated[
-        str | None, typer.Option(help="Read the Admin key from this environment variable.")
-    ] = None,
-    key_stdin: Annotated[bool, typer.Option(help="Read the Admin key from standard input.")] = False,
-    base_url: Annotated[str | None, typer.Option(help="API base URL (a proxy or simulator).")] = None,
-    min_request_interval: Annotated[
-        float | None,
-        typer.Option(help="Seconds between requests, replacing the published pace (0 = unpaced)."),
-    ] = None,
+KeyEnvOption = Annotated[str | None, typer.Option(help="Read the Admin key from this environment variable.")]
+KeyStdinOption = Annotated[bool, typer.Option(help="Read the Admin key from standard input.")]
+BaseUrlOption = Annotated[str | None, typer.Option(help="API base URL (a proxy or simulator).")]
+IntervalOption = Annotated[
+    float | None,
+    typer.Option(help="Seconds between requests, replacing the default pace (0 = unpaced)."),
+]
+
+
+def _connect_with_key(
+    provider: str,
+    name: str,
+    key_env: str | None,
+    key_stdin: bool,
+    base_url: str | None,
+    min_request_interval: float | None,
 ) -> None:
-    """Connect an Anthropic organisation with an Admin key (sk-ant-admin…)."""
     key = _read_key(key_env, key_stdin)
     runtime = _runtime()
     try:
         connection = connect_provider(
             runtime,
-            provider="anthropic",
+            provider=provider,
             name=name,
             key=key,
             base_url=base_url,
@@ -146,10 +171,147 @@ def connect_anthropic(
     except (ConnectError, VaultKeyError) as error:
         raise _fail(str(error)) from None
     out.print(
-        f"Connected [bold]{connection.name}[/]: Anthropic organisation "
-        f"{connection.provider_account_name} ({connection.provider_account_id}), "
-        f"key {connection.key_fingerprint}."
+        f"Connected [bold]{connection.name}[/]: {connection.provider_account_name} "
+        f"({connection.provider_account_id}), key {connection.key_fingerprint}."
         f"\nRun `aispend sync --connection {connection.name}` to import its usage and cost.",
+        highlight=False,
+    )
+
+
+@connect_app.command("anthropic")
+def connect_anthropic(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'anthropic-prod'.")],
+    key_env: KeyEnvOption = None,
+    key_stdin: KeyStdinOption = False,
+    base_url: BaseUrlOption = None,
+    min_request_interval: IntervalOption = None,
+) -> None:
+    """Connect an Anthropic organisation with an Admin key (sk-ant-admin…)."""
+    _connect_with_key("anthropic", name, key_env, key_stdin, base_url, min_request_interval)
+
+
+@connect_app.command("openai")
+def connect_openai(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'openai-prod'.")],
+    key_env: KeyEnvOption = None,
+    key_stdin: KeyStdinOption = False,
+    base_url: BaseUrlOption = None,
+    min_request_interval: IntervalOption = None,
+) -> None:
+    """Connect an OpenAI organisation with an Admin key (sk-admin-…)."""
+    _connect_with_key("openai", name, key_env, key_stdin, base_url, min_request_interval)
+
+
+@connect_app.command("gcp")
+def connect_gcp(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'gcp-billing'.")],
+    table_id: Annotated[str, typer.Option(help="The detailed billing export table, PROJECT.DATASET.TABLE.")],
+    query_project: Annotated[
+        str | None,
+        typer.Option(help="Project that runs (and is billed for) the queries; default: the table's project."),
+    ] = None,
+    bigquery_endpoint: Annotated[
+        str | None, typer.Option(help="BigQuery API endpoint, e.g. an emulator (default: Google's).")
+    ] = None,
+    services: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Service IDs to read, repeated or comma-separated (default: Vertex AI, Gemini API)."
+        ),
+    ] = None,
+) -> None:
+    """Connect Google Cloud (Gemini, Vertex AI) through its BigQuery detailed billing export.
+
+    No key: the export is read with this deployment's own Google identity (Application Default
+    Credentials), which needs BigQuery Data Viewer on the dataset and BigQuery Job User on the
+    query project.
+    """
+    options: dict[str, object] = {"table_id": table_id}
+    if query_project:
+        options["query_project"] = query_project
+    if services:
+        options["service_ids"] = [
+            item.strip() for entry in services for item in entry.split(",") if item.strip()
+        ]
+    runtime = _runtime()
+    try:
+        connection = connect_provider(
+            runtime, provider="gcp", name=name, key=None, base_url=bigquery_endpoint, extra_options=options
+        )
+    except ConnectError as error:
+        raise _fail(str(error)) from None
+    out.print(
+        f"Connected [bold]{connection.name}[/]: Google Cloud {connection.provider_account_name}."
+        f"\nRun `aispend sync --connection {connection.name}` to import its Gemini and Vertex AI spend.",
+        highlight=False,
+    )
+
+
+EnterpriseKeyEnv = Annotated[str | None, typer.Option(help="Read the key from this environment variable.")]
+EnterpriseKeyStdin = Annotated[bool, typer.Option(help="Read the key from standard input.")]
+
+
+@connect_app.command("claude-enterprise")
+def connect_claude_enterprise_command(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'claude-enterprise'.")],
+    key_env: EnterpriseKeyEnv = None,
+    key_stdin: EnterpriseKeyStdin = False,
+    base_url: BaseUrlOption = None,
+    min_request_interval: IntervalOption = None,
+) -> None:
+    """Connect a Claude Enterprise organisation with an Analytics API key (read:analytics; add
+    read:spend_limits and write:spend_limits to read and change spend limits)."""
+    key = _read_key(key_env, key_stdin)
+    runtime = _runtime()
+    try:
+        connection, capabilities = connect_claude_enterprise(
+            runtime, name=name, key=key, base_url=base_url, min_request_interval=min_request_interval
+        )
+    except (ConnectError, VaultKeyError) as error:
+        raise _fail(str(error)) from None
+    note = f" Spend limits unavailable: {capabilities.note}" if capabilities.note else ""
+    out.print(
+        f"Connected [bold]{connection.name}[/]: Claude Enterprise organisation "
+        f"{connection.provider_account_id}, key {connection.key_fingerprint}, "
+        f"scopes {', '.join(capabilities.scopes)}; "
+        f"it can use: {', '.join(capabilities.names)}.{note}"
+        f"\nRun `aispend sync --connection {connection.name}` to import its usage and spend.",
+        highlight=False,
+    )
+
+
+@connect_app.command("chatgpt-enterprise")
+def connect_chatgpt_enterprise_command(
+    name: Annotated[str, typer.Option(help="A name for this connection, e.g. 'chatgpt-enterprise'.")],
+    workspace_id: Annotated[
+        str, typer.Option(help="The Workspace ID (ChatGPT admin console, Workspace details).")
+    ],
+    key_env: EnterpriseKeyEnv = None,
+    key_stdin: EnterpriseKeyStdin = False,
+    base_url: BaseUrlOption = None,
+    min_request_interval: IntervalOption = None,
+) -> None:
+    """Connect a ChatGPT Enterprise workspace's Codex analytics with a Platform API key scoped to
+    codex.enterprise.analytics.read."""
+    key = _read_key(key_env, key_stdin)
+    runtime = _runtime()
+    try:
+        connection = connect_provider(
+            runtime,
+            provider="chatgpt_enterprise",
+            name=name,
+            key=key,
+            base_url=base_url,
+            min_request_interval=min_request_interval,
+            extra_options={"workspace_id": workspace_id.strip()},
+        )
+    except (ConnectError, VaultKeyError) as error:
+        raise _fail(str(error)) from None
+    out.print(
+        f"Connected [bold]{connection.name}[/]: {connection.provider_account_name}, "
+        f"key {connection.key_fingerprint}.\nRun `aispend sync --connection {connection.name}` to import "
+        f"its Codex usage; credits stay unpriced until `aispend credit-rate set --connection "
+        f"{connection.name} --usd-per-credit USD --from DATE`.",
         highlight=False,
     )
 
@@ -170,13 +332,18 @@ def connections_command(
         "name", "provider", "provider organisation", "status", "last sync", "complete through", "key"
     )
     for view in views:
+        # A provider that says how fresh its data is (Claude Enterprise) is believed over our checkpoint.
+        through = view.data_complete_through.isoformat() if view.data_complete_through else "-"
+        if view.data_refreshed_at is not None:
+            through = view.data_refreshed_at.strftime("%Y-%m-%d %H:%M UTC")
+        can = f"\ncan: {', '.join(view.capabilities)}" if view.capabilities else ""
         table.add_row(
             view.name,
-            view.provider,
+            view.provider + can,
             view.provider_account,
             view.status if not view.last_error else f"{view.status}: {view.last_error}",
             view.last_sync_at.strftime("%Y-%m-%d %H:%M UTC") if view.last_sync_at else "never",
-            view.data_complete_through.isoformat() if view.data_complete_through else "-",
+            through,
             view.key_fingerprint,
         )
     out.print(table)
@@ -264,6 +431,18 @@ def disconnect_command(name: Annotated[str, typer.Argument(help="The connection'
 
 
 def _print_report(report: SpendReport, format: ReportFormat) -> None:
+    if report.converted_from:
+        err.print(
+            f"note: costs billed in {', '.join(report.converted_from)} are converted to USD at the "
+            "provider's own rate for each line.",
+            highlight=False,
+        )
+    if report.unpriced_credits:
+        err.print(
+            f"[yellow]warning:[/] {report.unpriced_credits:,} Codex credits have no contract rate for their "
+            "day and are not in these dollars; set one with `aispend credit-rate set`.",
+            highlight=False,
+        )
     if format is ReportFormat.json:
         out.print_json(json.dumps(report.as_json()))
         return
@@ -317,9 +496,12 @@ def report_spend(
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last UTC day (inclusive).")
     ] = None,
     connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help=f"Only this provider's connections: {', '.join(PROVIDERS)}.")
+    ] = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
 ) -> None:
-    """Spend by provider, model, workspace, API key, user, day or month. Defaults to the last 30 days."""
+    """Spend by provider, model, workspace or project, API key, user, day or month (default: last 30 days)."""
     runtime = _runtime()
     try:
         first, last = report_period(
@@ -334,9 +516,18 @@ def report_spend(
                 connection_id = get_connection(session, runtime.org_id, connection).id
             except ConnectError as error:
                 raise _fail(str(error)) from None
-        report = spend_report(
-            session, runtime.org_id, by=by.value, since=first, until=last, connection_id=connection_id
-        )
+        try:
+            report = spend_report(
+                session,
+                runtime.org_id,
+                by=by.value,
+                since=first,
+                until=last,
+                connection_id=connection_id,
+                provider=provider,
+            )
+        except ValueError as error:
+            raise _fail(f"{error}.") from None
     _print_report(report, format)
 
 
@@ -361,7 +552,7 @@ def _serve(runtime: Runtime, host: str, port: int, worker: bool) -> None:
 @app.command("serve")
 def serve_command(
     host: Annotated[
-        str, typer.Option(help="Interface to bind; keep 127.0.0.1 until auth lands.")
+        str, typer.Option(help="Interface to bind; anything but 127.0.0.1 belongs behind HTTPS.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     no_worker: Annotated[
@@ -372,8 +563,8 @@ def serve_command(
     runtime = _runtime()
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(
-            f"[bold yellow]warning:[/] binding to {host}: this release has no sign-in yet, so anyone who can "
-            "reach this address can read your spend. Keep it on 127.0.0.1 behind an authenticating proxy."
+            f"[bold yellow]warning:[/] binding to {host}: serve it behind HTTPS (a TLS reverse proxy), or "
+            "passwords and session cookies cross the network in clear."
         )
     err.print(f"Serving on http://{host}:{port} (API docs at /api/docs). Ctrl-C stops.")
     _serve(runtime, host, port, worker=not no_worker)
@@ -391,14 +582,38 @@ def worker_command(
     build_queue(runtime).consumer(workers=workers).run()
 
 
+def _serve_gcp_demo(days: int) -> tuple[RunningSimulator, str]:
+    """A simulated Cloud Billing export behind a local stand-in for the BigQuery API, and its table."""
+    from aispend.providers.gcp.simdata import SimulatorSettings as GcpSettings
+    from aispend.providers.gcp.simulator import BigQuerySimulator, serve
+
+    simulator = BigQuerySimulator(GcpSettings(history_days=days + 5))
+    return serve(simulator), simulator.detailed_table
+
+
+def _connect_gcp_demo(runtime: Runtime, gcp: tuple[RunningSimulator, str], days: int) -> str:
+    server, table = gcp
+    connection = connect_provider(
+        runtime,
+        provider="gcp",
+        name="gcp-demo",
+        key=None,
+        base_url=server.base_url,
+        extra_options={"table_id": table},
+    )
+    err.print(f"Simulated Google Cloud billing export {table} on {server.base_url}; importing {days} days.")
+    return connection.name
+
+
 @app.command("demo")
 def demo_command(
     port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
     days: Annotated[int, typer.Option(min=1, max=400, help="Days of simulated history to import.")] = 90,
 ) -> None:
-    """Simulate an Anthropic organisation, import its spend, and serve it on localhost."""
+    """Simulate every provider, import their spend, and serve it on localhost."""
     from aispend.providers.anthropic.simdata import SimulatorSettings
     from aispend.providers.anthropic.simulator import AnthropicSimulator, serve
+    from aispend.providers.openai.simulator import OpenAISimulator, OpenAISimulatorSettings
 
     base = Settings()
     home = base.home / "demo"
@@ -415,6 +630,10 @@ def demo_command(
     )
     simulator = AnthropicSimulator(SimulatorSettings(history_days=days + 5))
     server = serve(simulator)
+    openai_simulator = OpenAISimulator(OpenAISimulatorSettings(history_days=days + 5))
+    openai_server = serve(openai_simulator)
+    gcp = _serve_gcp_demo(days)
+    enterprise = serve_enterprise_demo(days)
     try:
         connection = connect_provider(
             runtime,
@@ -424,22 +643,44 @@ def demo_command(
             base_url=server.base_url,
             min_request_interval=0,
         )
-        err.print(f"Simulated Anthropic organisation on {server.base_url}; importing {days} days.")
+        openai_connection = connect_provider(
+            runtime,
+            provider="openai",
+            name="openai-demo",
+            key=openai_simulator.org.settings.admin_key,
+            base_url=openai_server.base_url,
+            min_request_interval=0,
+        )
+        err.print(
+            f"Simulated Anthropic and OpenAI organisations on {server.base_url} and "
+            f"{openai_server.base_url}; importing {days} days."
+        )
         since = _today() - timedelta(days=days)
-        if _sync_all(runtime, [connection.name], since, None):
+        if _sync_all(runtime, [connection.name, openai_connection.name], since, None):
+            raise typer.Exit(1)
+        if _sync_all(runtime, [_connect_gcp_demo(runtime, gcp, days)], since, None):
+            raise typer.Exit(1)
+        if _sync_all(runtime, connect_enterprise_demo(runtime, enterprise), since, None):
             raise typer.Exit(1)
         with runtime.db.session() as session:
             report = spend_report(
                 session, runtime.org_id, by="model", since=since, until=_today() - timedelta(days=1)
             )
         _print_report(report, ReportFormat.table)
+        email, password = create_demo_admin(runtime)
         err.print(
-            f"\nServing on http://127.0.0.1:{port}  (try /api/v1/spend?by=workspace, docs at /api/docs). "
+            f"\nSign in at http://127.0.0.1:{port}/login as {email} with password {password}", highlight=False
+        )
+        err.print(
+            f"Serving on http://127.0.0.1:{port}  (try /api/v1/spend?by=workspace, docs at /api/docs). "
             f"Data directory: {home}. Ctrl-C stops."
         )
         _serve(runtime, "127.0.0.1", port, worker=False)
     finally:
         server.stop()
+        openai_server.stop()
+        gcp[0].stop()
+        enterprise.stop()
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from aispend import audit
 from aispend.providers.base import Connector, ProviderAccount, ProviderError
 from aispend.providers.registry import provider_info
 from aispend.runtime import Runtime
@@ -17,6 +18,8 @@ from aispend.store.schema import Connection, Credential, SyncState
 from aispend.vault import SealedSecret, fingerprint
 
 __all__ = [
+    "CAPABILITIES_OPTION",
+    "REFRESH_OPTION",
     "ConnectError",
     "ConnectionView",
     "active_connection_names",
@@ -26,6 +29,12 @@ __all__ = [
     "list_connections",
     "open_connector",
 ]
+
+
+CAPABILITIES_OPTION = "capabilities"
+"""Connection option: what the stored key may do beyond reading (checked at connect time)."""
+REFRESH_OPTION = "data_refreshed_at"
+"""Connection option: per stream, the provider's latest statement of how fresh its data is."""
 
 
 class ConnectError(Exception):
@@ -42,9 +51,13 @@ class ConnectionView:
     data_complete_through: date | None
     key_fingerprint: str
     last_error: str | None
+    # The provider's own "data complete through" (the oldest of its streams' refresh times).
+    data_refreshed_at: datetime | None = None
+    capabilities: tuple[str, ...] = ()
 
-    def as_json(self) -> dict[str, str | None]:
-        return {
+    def as_json(self) -> dict[str, str | list[str] | None]:
+        """The connection as JSON; ``data_refreshed_at`` and ``capabilities`` only where there are some."""
+        shown: dict[str, str | list[str] | None] = {
             "name": self.name,
             "provider": self.provider,
             "provider_organization": self.provider_account,
@@ -56,6 +69,11 @@ class ConnectionView:
             "key_fingerprint": self.key_fingerprint,
             "last_error": self.last_error,
         }
+        if self.data_refreshed_at is not None:
+            shown["data_refreshed_at"] = self.data_refreshed_at.isoformat()
+        if self.capabilities:
+            shown["capabilities"] = list(self.capabilities)
+        return shown
 
 
 def get_connection(session: Session, org_id: int, name: str) -> Connection:
@@ -134,6 +152,17 @@ def connect_provider(
         connection.disconnected_at = None
         connection.last_error = None
         session.flush()
+        audit.record(
+            session,
+            org_id=org_id,
+            action="connection.created",
+            target=f"connection:{name}",
+            after={
+                "provider": provider,
+                "provider_account_id": account.id,
+                "key_fingerprint": connection.key_fingerprint,
+            },
+        )
         if not key:
             return connection
         sealed = runtime.vault.seal(key, org_id=org_id, connection_id=connection.id)
@@ -201,7 +230,16 @@ def open_connector(runtime: Runtime, connection: Connection, http: httpx.Client)
     vault = runtime.vault
 
     def reveal() -> str:
-        return vault.open(sealed, org_id=connection.org_id, connection_id=connection.id)
+        key = vault.open(sealed, org_id=connection.org_id, connection_id=connection.id)
+        # Every decryption is audited as a use of the credential (never its value).
+        with runtime.db.session() as session:
+            audit.record(
+                session,
+                org_id=connection.org_id,
+                action="credential.used",
+                target=f"connection:{connection.name}",
+            )
+        return key
 
     return info.build(http, reveal, base_url, connection.options)
 
@@ -214,10 +252,20 @@ def disconnect(runtime: Runtime, name: str) -> Connection:
     """Stop imports and hard-delete the sealed key. Imported data stays."""
     with runtime.db.session() as session:
         connection = get_connection(session, runtime.org_id, name)
-        session.execute(
-            delete(Credential).where(
-                Credential.org_id == connection.org_id, Credential.connection_id == connection.id
-            )
+        deleted = session.scalars(
+            delete(Credential)
+            .where(Credential.org_id == connection.org_id, Credential.connection_id == connection.id)
+            .returning(Credential.id)
+        ).all()
+        target = f"connection:{connection.name}"
+        if deleted:
+            audit.record(session, org_id=connection.org_id, action="credential.deleted", target=target)
+        audit.record(
+            session,
+            org_id=connection.org_id,
+            action="connection.disconnected",
+            target=target,
+            before={"status": connection.status},
         )
         connection.status = "disconnected"
         connection.disconnected_at = datetime.now(UTC)
@@ -262,6 +310,20 @@ def list_connections(runtime: Runtime) -> list[ConnectionView]:
                 data_complete_through=through[c.id] - timedelta(days=1) if c.id in through else None,
                 key_fingerprint=c.key_fingerprint,
                 last_error=c.last_error,
+                data_refreshed_at=_refreshed_at(c.options),
+                capabilities=_capabilities(c.options),
             )
             for c in connections
         ]
+
+
+def _capabilities(options: Mapping[str, object]) -> tuple[str, ...]:
+    items = options.get(CAPABILITIES_OPTION)
+    return tuple(str(item) for item in items) if isinstance(items, list) else ()
+
+
+def _refreshed_at(options: Mapping[str, object]) -> datetime | None:
+    marks = options.get(REFRESH_OPTION)
+    if not isinstance(marks, Mapping) or not marks:
+        return None
+    return min(datetime.fromisoformat(str(value)) for value in marks.values())

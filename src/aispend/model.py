@@ -32,9 +32,19 @@ __all__ = [
     "cents_to_dollars",
 ]
 
-OVERLAPPING_STREAMS: Final = frozenset({"claude_code"})
-"""Usage streams that describe requests another stream already counts (Claude Code runs on
-API keys whose usage the messages report includes): shown on their own, never summed in."""
+OVERLAPPING_STREAMS: Final = frozenset(
+    {
+        "claude_code",
+        "enterprise_user_usage",
+        "enterprise_user_cost",
+        "enterprise_group_cost",
+        "codex_model_usage",
+    }
+)
+"""Streams that describe usage or cost another stream already counts, per person, group or
+model (Claude Code runs on API keys whose usage the messages report includes; Claude
+Enterprise's per-user and per-group reports split its organisation report; Codex's
+per-model rows split its per-user rows): shown on their own, never summed in."""
 
 NONE: Final = ""
 """The value of a dimension the provider did not report."""

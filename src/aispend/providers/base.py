@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from aispend.model import CostRecord, DirectoryEntry, UsageRecord
@@ -102,17 +102,30 @@ class DayRecords:
 
 @dataclass(slots=True)
 class FetchedPage:
-    """One parsed response. ``next_cursor`` is None when the request window is exhausted."""
+    """One parsed response. ``next_cursor`` is None when the request window is exhausted.
+
+    ``data_refreshed_at`` is the provider's own statement of how fresh the data behind the
+    page is (Claude Enterprise analytics), kept on the connection as "data complete through".
+    """
 
     days: list[DayRecords] = field(default_factory=list)
     directory: list[DirectoryEntry] = field(default_factory=list)
     next_cursor: str | None = None
+    data_refreshed_at: datetime | None = None
 
 
 class Connector(Protocol):
-    """What the sync engine needs from a provider. Each call is one HTTP request."""
+    """What the sync engine needs from a provider. Each call is one HTTP request.
+
+    ``billed_tiers`` are the service tiers (besides batch) that the provider's cost report
+    bills as lines of their own, so allocation matches their usage only to those lines.
+    ``costs_by_key`` says the cost report names each line's API key, so a line without one
+    is spend without a key (Playground, storage) rather than spend to spread over keys.
+    """
 
     provider: str
+    billed_tiers: frozenset[str]
+    costs_by_key: bool
 
     def identify(self) -> ProviderAccount:
         """Check the credential and return the provider organisation it belongs to."""

@@ -10,6 +10,20 @@ import httpx
 from aispend.providers.anthropic.client import ANTHROPIC_API
 from aispend.providers.anthropic.connector import AnthropicConnector, check_admin_key_format
 from aispend.providers.base import Connector
+from aispend.providers.chatgpt_enterprise.client import CHATGPT_API
+from aispend.providers.chatgpt_enterprise.connector import (
+    ChatGPTEnterpriseConnector,
+    check_platform_key_format,
+)
+from aispend.providers.claude_enterprise.client import CLAUDE_API
+from aispend.providers.claude_enterprise.connector import (
+    ClaudeEnterpriseConnector,
+    check_enterprise_key_format,
+)
+from aispend.providers.gcp.connector import BIGQUERY_API, GcpConnector, refuse_key
+from aispend.providers.openai.client import OPENAI_API
+from aispend.providers.openai.connector import OpenAIConnector
+from aispend.providers.openai.connector import check_admin_key_format as check_openai_key_format
 
 __all__ = ["PROVIDERS", "BuildConnector", "ProviderInfo", "provider_info"]
 
@@ -30,6 +44,8 @@ class ProviderInfo:
     build: BuildConnector
     # False for a provider reached with the deployment's own identity (no key is stored).
     needs_key: bool = True
+    # Report groupings the provider's data cannot answer (reports say so instead of a zero row).
+    lacks: frozenset[str] = frozenset()
 
 
 PROVIDERS: dict[str, ProviderInfo] = {
@@ -39,6 +55,38 @@ PROVIDERS: dict[str, ProviderInfo] = {
         default_base_url=ANTHROPIC_API,
         check_key_format=check_admin_key_format,
         build=AnthropicConnector.create,
+    ),
+    "openai": ProviderInfo(
+        name="openai",
+        display_name="OpenAI Platform",
+        default_base_url=OPENAI_API,
+        check_key_format=check_openai_key_format,
+        build=OpenAIConnector.create,
+    ),
+    "gcp": ProviderInfo(
+        name="gcp",
+        display_name="Google Cloud (Gemini, Vertex AI)",
+        default_base_url=BIGQUERY_API,
+        check_key_format=refuse_key,
+        build=GcpConnector.create,
+        needs_key=False,
+        lacks=frozenset({"api-key", "user"}),
+    ),
+    "claude_enterprise": ProviderInfo(
+        name="claude_enterprise",
+        display_name="Claude Enterprise",
+        default_base_url=CLAUDE_API,
+        check_key_format=check_enterprise_key_format,
+        build=ClaudeEnterpriseConnector.create,
+        lacks=frozenset({"api-key"}),
+    ),
+    "chatgpt_enterprise": ProviderInfo(
+        name="chatgpt_enterprise",
+        display_name="ChatGPT Enterprise",
+        default_base_url=CHATGPT_API,
+        check_key_format=check_platform_key_format,
+        build=ChatGPTEnterpriseConnector.create,
+        lacks=frozenset({"api-key"}),
     ),
 }
 

@@ -8,6 +8,7 @@ to the same total, to the billionth of a dollar.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,22 +18,33 @@ from typing import Any, Final, Literal, get_args
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aispend.credit_rates import PricedCredits, priced_credits
 from aispend.model import OVERLAPPING_STREAMS
+from aispend.pricing.unpriced import unpriced_warnings
 from aispend.providers.registry import PROVIDERS
 from aispend.store.allocations import UNALLOCATED
 from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, UsageFact
 
 __all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "report_period", "spend_report"]
 
-Grouping = Literal["provider", "model", "workspace", "project", "api-key", "user", "day", "month"]
+Grouping = Literal["provider", "model", "workspace", "project", "api-key", "user", "product", "day", "month"]
 GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
 TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
 UNATTRIBUTED = "unattributed"
+ENTERPRISE_USER_COST = "enterprise_user_cost"
 
 NON_TOKEN_LABELS = {
     "web_search": "Web search",
     "code_execution": "Code execution",
     "session_usage": "Managed Agents sessions",
+    "file_search": "File search",
+    "code_interpreter": "Code interpreter sessions",
+    "vector_store": "Vector store storage",
+    "grounding": "Grounding",
+    "cache_storage": "Context cache storage",
+    "credit": "Credits",
+    "unparsed_sku": "SKUs not yet recognised",
+    "other": "Other charges",
     "": "Other charges",
 }
 SPECIAL_KEY_LABELS = {
@@ -40,6 +52,19 @@ SPECIAL_KEY_LABELS = {
     UNATTRIBUTED: "Not attributed to a user",
 }
 _DESCRIPTION_MODEL = re.compile(r"^(?P<name>.+?) Usage - ")
+API_PRODUCT = "api"
+CODEX = "codex"
+PRODUCT_LABELS = {
+    API_PRODUCT: "API",
+    CODEX: "Codex (credits at contract rate)",
+    "chat": "Claude chat",
+    "claude_code": "Claude Code",
+    "cowork": "Claude Cowork",
+    "office_agent": "Claude office agent",
+    "claude_in_chrome": "Claude in Chrome",
+    "claude_design": "Claude Design",
+    "claude-in-slack": "Claude in Slack",
+}
 
 
 @dataclass
@@ -75,9 +100,15 @@ class SpendReport:
     rows: list[SpendRow]
     total: SpendRow
     currency: str = "USD"
+    # Seat-plan credits with no contract rate for their day: never priced at $0, counted here.
+    unpriced_credits: Decimal = Decimal(0)
+    # Billing currencies that were converted to USD (at the provider's own rate) in this report.
+    converted_from: tuple[str, ...] = ()
+    # Usage without a list price (``pricing.unpriced``): flagged and counted, never $0.
+    warnings: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "currency": self.currency,
             "since": self.since.isoformat(),
             "until": self.until.isoformat(),
@@ -85,6 +116,14 @@ class SpendReport:
             "rows": [row.as_json() for row in self.rows],
             "total": self.total.as_json(),
         }
+        if self.converted_from:
+            body["converted_from"] = list(self.converted_from)
+        if self.unpriced_credits:
+            # Only when there are any, so the report's shape stays what it always was.
+            body["unpriced_credits"] = format(self.unpriced_credits.normalize(), "f")
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
+        return body
 
 
 def _plain(amount: Decimal) -> str:
@@ -123,6 +162,13 @@ class _Query:
         self.connection_ids = connection_ids
 
     def scope(self, statement: Any, table: Any) -> Any:
+        """Organisation, days and connections; cost only from streams that are not a second view."""
+        statement = self.scope_days(statement, table)
+        if table is CostFact:
+            statement = statement.where(CostFact.stream.not_in(OVERLAPPING_STREAMS))
+        return statement
+
+    def scope_days(self, statement: Any, table: Any) -> Any:
         statement = statement.where(
             table.org_id == self.org_id, table.day >= self.since, table.day <= self.until
         )
@@ -133,6 +179,39 @@ class _Query:
     def cost(self, *columns: Any, table: Any = CostFact) -> list[Any]:
         statement = select(*columns, func.sum(table.amount_usd)).group_by(*columns)
         return list(self.session.execute(self.scope(statement, table)).all())
+
+    def lacking(self, grouping: str) -> dict[int, str]:
+        """Connections whose provider cannot be grouped this way, with the row label that says so."""
+        rows = self.session.execute(
+            select(Connection.id, Connection.name, Connection.provider).where(
+                Connection.org_id == self.org_id
+            )
+        )
+        what = {"api-key": "API keys", "user": "users"}.get(grouping, grouping)
+        return {
+            conn: f"{PROVIDERS[provider].display_name} reports no {what} ({name})"
+            for conn, name, provider in rows
+            if provider in PROVIDERS and grouping in PROVIDERS[provider].lacks
+        }
+
+    def credits(self, *by: str) -> list[tuple[int, tuple[str, ...], Decimal]]:
+        """(connection, key, dollars) of Codex credits priced at the contract rate of their day.
+
+        Groups with no rate at all are left out, never shown as $0; ``unpriced`` counts them.
+        """
+        return [(p.connection_id, p.key, p.usd) for p in self._credits(by) if p.usd is not None]
+
+    def unpriced(self) -> dict[int, Decimal]:
+        """Credits without a rate, per connection."""
+        out: dict[int, Decimal] = defaultdict(Decimal)
+        for priced in self._credits(()):
+            if priced.unpriced_credits:
+                out[priced.connection_id] += priced.unpriced_credits
+        return out
+
+    def _credits(self, by: tuple[str, ...]) -> list[PricedCredits]:
+        priced = priced_credits(self.session, self.org_id, since=self.since, until=self.until, by=by)
+        return [p for p in priced if self.connection_ids is None or p.connection_id in self.connection_ids]
 
     def tokens(self, *columns: Any) -> list[Any]:
         """Token sums over every usage stream that is not a second view of another."""
@@ -192,27 +271,44 @@ def _by_model(query: _Query, rows: _Rows) -> None:
         key = model or cost_type or "other"
         label = labels.get(model, model) if model else NON_TOKEN_LABELS.get(cost_type, cost_type)
         rows.get(key, key, label).cost_usd += amount
+    for _, _, usd in query.credits():
+        rows.get(CODEX, CODEX, PRODUCT_LABELS[CODEX]).cost_usd += usd
     for model, *counts in query.tokens(UsageFact.model):
-        rows.get(model or "other", model or "other", labels.get(model, model)).add_tokens(counts)
+        if model or any(counts):
+            key = model or "other"
+            rows.get(key, key, labels.get(model, model) or NON_TOKEN_LABELS["other"]).add_tokens(counts)
 
 
-def _by_dimension(query: _Query, rows: _Rows, cost_table: Any, column: str, kind: str, empty: str) -> None:
+def _by_dimension(
+    query: _Query, rows: _Rows, cost_table: Any, column: str, kind: str, empty: str, grouping: str
+) -> None:
     names = query.names(kind)
     connections = query.connection_names()
+    lacking = query.lacking(grouping)
 
     def label(conn: int, value: str) -> str:
+        if conn in lacking:
+            return lacking[conn]
         if value and value not in SPECIAL_KEY_LABELS:
             return names.get((conn, value), value)
         text = SPECIAL_KEY_LABELS.get(value, empty)
         # Rows without a provider id exist once per connection; say whose each is.
         return f"{text} ({connections[conn]})" if len(connections) > 1 else text
 
+    def row(conn: int, value: str) -> SpendRow:
+        # A provider without this dimension is one row that says so, not rows of zeros.
+        value = "" if conn in lacking else value
+        return rows.get((conn, value), value or None, label(conn, value))
+
     for conn, value, amount in query.cost(
         cost_table.connection_id, getattr(cost_table, column), table=cost_table
     ):
-        rows.get((conn, value), value or None, label(conn, value)).cost_usd += amount
+        row(conn, value).cost_usd += amount
     for conn, value, *counts in query.tokens(UsageFact.connection_id, getattr(UsageFact, column)):
-        rows.get((conn, value), value or None, label(conn, value)).add_tokens(counts)
+        row(conn, value).add_tokens(counts)
+    for conn, _, usd in query.credits():
+        # Seat plans have no workspace or API key: their money is the connection's row without one.
+        row(conn, "").cost_usd += usd
 
 
 def _by_provider(query: _Query, rows: _Rows) -> None:
@@ -234,6 +330,27 @@ def _by_provider(query: _Query, rows: _Rows) -> None:
     )
     for provider, *counts in query.session.execute(query.scope(statement, UsageFact)):
         rows.get(provider, provider, label(provider)).add_tokens(counts)
+    providers = dict(query.session.execute(select(Connection.id, Connection.provider)).all())
+    for conn, _, usd in query.credits():
+        provider = providers[conn]
+        rows.get(provider, provider, label(provider)).cost_usd += usd
+    for conn, credits in query.unpriced().items():
+        row = rows.get(providers[conn], providers[conn], label(providers[conn]))
+        row.label += f" ({credits.normalize():,f} credits unpriced)"
+
+
+def _by_product(query: _Query, rows: _Rows) -> None:
+    def label(product: str) -> str:
+        return PRODUCT_LABELS.get(product, product.replace("_", " ").capitalize())
+
+    for product, amount in query.cost(CostFact.product):
+        product = product or API_PRODUCT
+        rows.get(product, product, label(product)).cost_usd += amount
+    for product, *counts in query.tokens(UsageFact.product):
+        product = product or API_PRODUCT
+        rows.get(product, product, label(product)).add_tokens(counts)
+    for _, _, usd in query.credits():
+        rows.get(CODEX, CODEX, label(CODEX)).cost_usd += usd
 
 
 def _by_period(query: _Query, rows: _Rows, monthly: bool) -> None:
@@ -247,6 +364,9 @@ def _by_period(query: _Query, rows: _Rows, monthly: bool) -> None:
         rows.get(key(day), key(day), label(day)).cost_usd += amount
     for day, *counts in query.tokens(UsageFact.day):
         rows.get(key(day), key(day), label(day)).add_tokens(counts)
+    for _, (day_text,), usd in query.credits("day"):
+        day = date.fromisoformat(day_text)
+        rows.get(key(day), key(day), label(day)).cost_usd += usd
 
 
 class _People:
@@ -300,12 +420,34 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
         if user:
             row(conn, user).add_tokens(counts)
             attributed.add_tokens(counts)
+    # Claude Enterprise's per-person cost report splits its organisation's bill by seat.
+    statement = (
+        select(CostFact.connection_id, CostFact.user_id, func.sum(CostFact.amount_usd))
+        .where(CostFact.stream == ENTERPRISE_USER_COST, CostFact.user_id != "")
+        .group_by(CostFact.connection_id, CostFact.user_id)
+    )
+    for conn, user, amount in query.session.execute(query.scope_days(statement, CostFact)):
+        row(conn, user).cost_usd += amount
+        attributed.cost_usd += amount
+    for conn, (user,), usd in query.credits("user_id"):
+        if user:
+            row(conn, user).cost_usd += usd
+            attributed.cost_usd += usd
     for conn, user, estimate, *counts in _claude_code_rows(query):
         target = row(conn, user)
         target.cost_usd += estimate
         target.add_tokens(counts)
         attributed.cost_usd += estimate
         attributed.add_tokens(counts)
+    lacking = query.lacking("user")
+    for conn, amount in query.cost(CostFact.connection_id):
+        if conn in lacking:
+            rows.get(("lacking", conn), None, lacking[conn]).cost_usd += amount
+            attributed.cost_usd += amount
+    for conn, *counts in query.tokens(UsageFact.connection_id):
+        if conn in lacking:
+            rows.get(("lacking", conn), None, lacking[conn]).add_tokens(counts)
+            attributed.add_tokens(counts)
     rest = rows.get(UNATTRIBUTED, UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
     rest.cost_usd = total.cost_usd - attributed.cost_usd
     for name in TOKEN_FIELDS:
@@ -331,6 +473,8 @@ def _total(query: _Query) -> SpendRow:
     total = SpendRow(None, "Total")
     for (amount,) in query.session.execute(query.scope(select(func.sum(CostFact.amount_usd)), CostFact)):
         total.cost_usd = amount or Decimal(0)
+    for _, _, usd in query.credits():
+        total.cost_usd += usd
     for counts in query.tokens():
         total.add_tokens(counts)
     return total
@@ -384,11 +528,15 @@ def spend_report(
         _by_model(query, rows)
     elif by in ("workspace", "project"):
         # OpenAI's projects and Google Cloud's projects stand where Anthropic's workspaces do.
-        _by_dimension(query, rows, CostFact, "workspace_id", "workspace", "Default")
+        _by_dimension(query, rows, CostFact, "workspace_id", "workspace", "Default", by)
     elif by == "api-key":
-        _by_dimension(query, rows, AllocatedCost, "api_key_id", "api_key", "No API key (Console, Workbench)")
+        _by_dimension(
+            query, rows, AllocatedCost, "api_key_id", "api_key", "No API key (Console, Workbench)", by
+        )
     elif by == "provider":
         _by_provider(query, rows)
+    elif by == "product":
+        _by_product(query, rows)
     elif by in ("day", "month"):
         _by_period(query, rows, monthly=by == "month")
     else:
@@ -398,4 +546,17 @@ def spend_report(
         ordered.sort(key=lambda row: row.key or "")
     else:
         ordered.sort(key=lambda row: (-row.cost_usd, row.key or ""))
-    return SpendReport(by=by, since=since, until=until, rows=ordered, total=total)
+    unpriced = sum(query.unpriced().values(), Decimal(0))
+    currencies = query.session.scalars(
+        query.scope(select(CostFact.currency).distinct(), CostFact).where(CostFact.currency != "USD")
+    )
+    return SpendReport(
+        by=by,
+        since=since,
+        until=until,
+        rows=ordered,
+        total=total,
+        unpriced_credits=unpriced,
+        converted_from=tuple(sorted(currencies)),
+        warnings=tuple(unpriced_warnings(session, org_id, since, until, query.connection_ids)),
+    )

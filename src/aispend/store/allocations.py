@@ -304,7 +304,10 @@ def reallocate_days(
     )
     costs = session.execute(
         select(*_COST_COLUMNS).where(
-            CostFact.org_id == org_id, CostFact.connection_id == connection_id, CostFact.day.in_(day_list)
+            CostFact.org_id == org_id,
+            CostFact.connection_id == connection_id,
+            CostFact.day.in_(day_list),
+            CostFact.stream.not_in(OVERLAPPING_STREAMS),
         )
     ).all()
     if not costs:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -33,15 +34,28 @@ __all__ = [
     "USAGE_DIMENSIONS",
     "USAGE_MEASURES",
     "AllocatedCost",
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Connection",
     "CostFact",
     "Credential",
+    "CreditGrant",
+    "CreditRate",
     "DirectoryItem",
+    "FactPrice",
+    "LoginAttempt",
+    "Membership",
     "Organisation",
+    "PasswordReset",
+    "RateCard",
+    "RateCardVersion",
+    "RerateRun",
     "SyncRun",
     "SyncState",
     "UsageFact",
+    "User",
+    "WebSession",
 ]
 
 NAMING = {
@@ -359,3 +373,267 @@ class AllocatedCost(Base):
     user_id: Mapped[str] = _dim(320)
     method: Mapped[str] = _method()
     basis: Mapped[str] = _dim(60)
+
+
+# Access control (see ``aispend.auth``). Users span organisations, so ``users`` and the
+# per-person tables keyed by email or address have no ``org_id``; everything a person
+# does inside an organisation does, and is scoped like every other table.
+
+
+def _owner() -> Mapped[int]:
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class User(Base):
+    """A person who signs in. ``password_hash`` is None for single sign-on only accounts."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-cased, so lookups need no case-folding index.
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Membership(Base):
+    """A user's one role in one organisation (see ``auth.permissions.Role``)."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of its cookie token is stored."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int] = _owner()
+    # The organisation the browser is working in; the user switches among their memberships.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    address: Mapped[str] = _dim(64)
+    user_agent: Mapped[str] = _dim(400)
+
+
+class LoginAttempt(Base):
+    """One password sign-in attempt; throttling counts recent failures per account and address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "attempted_at"),
+        Index("ix_login_attempts_address_at", "address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    address: Mapped[str] = _dim(64)
+    succeeded: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal token for ``/api/v1``, acting for its owner in one organisation.
+
+    Only the SHA-256 of the token is stored; ``prefix`` (its first characters) lets a
+    person recognise it. ``scope`` is ``read`` or ``full``, always bounded by the
+    owner's current role.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    user_id: Mapped[int] = _owner()
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    prefix: Mapped[str] = mapped_column(String(20), nullable=False)
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A one-time password reset link. Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int] = _owner()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log (written only by ``aispend.audit.record``).
+
+    The actor's id and email are copied, not referenced, so they outlive the user.
+    ``org_id`` is None for events outside any organisation (a failed sign-in to an
+    unknown email).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_at", "org_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_email: Mapped[str] = _dim(320)
+    action: Mapped[str] = mapped_column(String(80), nullable=False)
+    target: Mapped[str] = _dim(300)
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    address: Mapped[str] = _dim(64)
+    user_agent: Mapped[str] = _dim(400)
+
+
+class CreditRate(Base):
+    """A contract rate turning a connection's seat-plan credits (Codex) into US dollars.
+
+    Effective-dated: a rate applies from ``effective_from`` until the connection's next
+    rate. Credits of days before its first rate are unpriced: shown as credits, never as $0.
+    """
+
+    __tablename__ = "credit_rates"
+    __table_args__ = (UniqueConstraint("connection_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    effective_from: Mapped[date] = mapped_column(Date, nullable=False)
+    usd_per_credit: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+# Cost engine (see ``aispend.pricing``): rate cards and their immutable versions, credits,
+# re-ratings, and the list and effective price of every usage fact.
+
+
+class RateCard(Base):
+    """An organisation's negotiated pricing for one provider (``""``: all) and model pattern.
+
+    Its terms live in :class:`RateCardVersion` rows; a card's scope never changes.
+    """
+
+    __tablename__ = "rate_cards"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    provider: Mapped[str] = _dim(40)
+    # An fnmatch pattern over model ids ("*": every model).
+    model_pattern: Mapped[str] = mapped_column(String(200), nullable=False, default="*", server_default="*")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class RateCardVersion(Base):
+    """The terms of a rate card from ``effective_from`` until its next version. Never changed.
+
+    ``discount_pct`` comes off list price; ``rates`` are explicit USD per million tokens per
+    token kind (as decimal strings); ``commitment_usd`` is a committed monthly spend.
+    ``auto_from`` is the first day it prices on its own: days before it were in a closed
+    period when the version was made, and only an applied re-rating lets it price them.
+    """
+
+    __tablename__ = "rate_card_versions"
+    __table_args__ = (UniqueConstraint("card_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("rate_cards.id"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    effective_from: Mapped[date] = mapped_column(Date, nullable=False)
+    auto_from: Mapped[date] = mapped_column(Date, nullable=False)
+    discount_pct: Mapped[Decimal] = _decimal()
+    rates: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    commitment_usd: Mapped[Decimal | None] = mapped_column(Money)
+    note: Mapped[str] = _dim(400)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_by: Mapped[str] = _dim(320)
+
+
+class CreditGrant(Base):
+    """Prepaid or promotional credit: ``amount_usd`` to spend on ``provider`` (``""``: any)
+    between ``valid_from`` and ``valid_until`` (inclusive). Burned down at report time."""
+
+    __tablename__ = "credit_grants"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    provider: Mapped[str] = _dim(40)
+    # prepaid | promotional
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    amount_usd: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_until: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_by: Mapped[str] = _dim(320)
+
+
+class RerateRun(Base):
+    """An applied re-rating of ``[since, until]``: every rate card version made before
+    ``applied_at`` may price those days, closed or not."""
+
+    __tablename__ = "rerate_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    since: Mapped[date] = mapped_column(Date, nullable=False)
+    until: Mapped[date] = mapped_column(Date, nullable=False)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    actor_email: Mapped[str] = _dim(320)
+    facts_changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    delta_usd: Mapped[Decimal] = _decimal()
+
+
+class FactPrice(Base):
+    """The list and effective price of one usage fact, and the rate card version behind it.
+
+    ``list_usd`` prices the kinds that have a list price; ``unpriced`` says some kind had
+    none (``unpriced_kinds`` names them), so the fact is flagged, never counted as free.
+    ``effective_usd`` is None where no rate card prices the fact (the reported cost stands).
+    Rewritten with its usage, in the same transaction.
+    """
+
+    __tablename__ = "fact_prices"
+    __table_args__ = (
+        Index("ix_fact_prices_conn_day", "connection_id", "day"),
+        Index("ix_fact_prices_org_day", "org_id", "day"),
+    )
+
+    usage_fact_id: Mapped[int] = mapped_column(
+        ForeignKey("usage_facts.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    stream: Mapped[str] = _dim(40)
+    model: Mapped[str] = _dim()
+    list_usd: Mapped[Decimal] = _decimal()
+    unpriced: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    unpriced_kinds: Mapped[str] = _dim(200)
+    effective_usd: Mapped[Decimal | None] = mapped_column(Money)
+    rate_card_version_id: Mapped[int | None] = mapped_column(ForeignKey("rate_card_versions.id"))

@@ -22,6 +22,9 @@ __all__ = ["DEFAULT_RATES", "Pacer", "rates_for_interval"]
 # minute sustained, short bursts for paging are fine". 15 requests in any 15 minutes
 # is one a minute on average and lets a 365-day backfill (12 pages each) page at once.
 # Other Admin endpoints share a published 100 requests/minute; we take half.
+# OpenAI publishes no limit for its Admin usage, costs and list endpoints: two requests a
+# second (a hundred a minute at most) is gentle, and 429s slow us further with Retry-After.
+_OPENAI = [Rate(2, Duration.SECOND), Rate(100, Duration.MINUTE)]
 DEFAULT_RATES: Mapping[str, Mapping[str, list[Rate]]] = {
     "anthropic": {
         "usage": [Rate(15, Duration.MINUTE * 15)],
@@ -29,6 +32,15 @@ DEFAULT_RATES: Mapping[str, Mapping[str, list[Rate]]] = {
         "claude_code": [Rate(50, Duration.MINUTE)],
         "directory": [Rate(50, Duration.MINUTE)],
     },
+    "openai": {"usage": _OPENAI, "cost": _OPENAI, "directory": _OPENAI},
+    # Claude Enterprise publishes 60 requests a minute per organisation for the Analytics
+    # API and, apart, for the Spend Limits API (aispend limits).
+    "claude_enterprise": {
+        "analytics": [Rate(60, Duration.MINUTE)],
+        "spend_limits": [Rate(60, Duration.MINUTE)],
+    },
+    # Codex Analytics publishes no limit; the same 60 a minute, and 429s slow us further.
+    "chatgpt_enterprise": {"analytics": [Rate(60, Duration.MINUTE)]},
 }
 MAX_SLOWDOWN_SECONDS = 300.0
 

@@ -25,7 +25,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from aispend.connections import ConnectError, get_connection, open_connector
+from aispend import audit
+from aispend.connections import REFRESH_OPTION, ConnectError, get_connection, open_connector
+from aispend.model import OVERLAPPING_STREAMS
+from aispend.pricing.priced import price_usage_days
 from aispend.providers.base import (
     Connector,
     DayRecords,
@@ -43,7 +46,7 @@ from aispend.store.facts import replace_cost_day, replace_usage_day, upsert_dire
 from aispend.store.schema import Connection, SyncRun, SyncState
 from aispend.sync.locks import connection_lock
 from aispend.sync.pacing import DEFAULT_RATES, Pacer, rates_for_interval
-from aispend.sync.planner import Checkpoint, Window, plan_window, split_window
+from aispend.sync.planner import Checkpoint, RestatedMonthsStream, Window, plan_window, window_chunks
 from aispend.vault import VaultKeyError, VaultOpenError
 
 __all__ = ["SyncFailedError", "SyncProgress", "SyncResult", "sync_connection"]
@@ -96,8 +99,10 @@ class _Run:
         pacer: Pacer,
         progress: SyncProgress,
         run_id: int,
+        today: date | None = None,
     ) -> None:
         self.runtime = runtime
+        self.today = today or _today()
         self.connection = connection
         self.connector = connector
         self.pacer = pacer
@@ -173,8 +178,11 @@ class _Run:
                 state.pending_until = window.end
                 if state.backfill_from is None or window.start < state.backfill_from:
                     state.backfill_from = window.start
-        for start, end in split_window(window, stream.days_per_request):
-            self._sync_chunk(stream, window, start, end)
+        for start, end in window_chunks(stream, window, self.today):
+            if isinstance(stream, RestatedMonthsStream):
+                self._replace_chunk(stream, window, start, end)
+            else:
+                self._sync_chunk(stream, window, start, end)
         if window.moves_checkpoint:
             with self.runtime.db.session() as session:
                 state = self.checkpoint(session, stream.name)
@@ -195,6 +203,8 @@ class _Run:
                 page.days += [DayRecords(day) for day in _days(start, end) if day not in on_page]
             with self.runtime.db.session() as session:
                 days = self._write(session, stream, page, replaced)
+                if page.data_refreshed_at is not None:
+                    self._note_refresh(session, stream.name, page.data_refreshed_at)
                 # A day may continue on the next page; only days before the last are surely whole.
                 through = end if cursor is None else max(days, default=None)
                 if window.moves_checkpoint and through is not None:
@@ -205,6 +215,36 @@ class _Run:
             self.progress.request_done(stream.name, self.result.requests, self.result.rows)
             if cursor is None:
                 return
+
+    def _replace_chunk(self, stream: StreamSpec, window: Window, start: date, end: date) -> None:
+        """Fetch every page of ``[start, end)``, then make the chunk exactly that in one transaction.
+
+        Nothing is written until the last page has arrived, so a run that fails mid-chunk
+        leaves the previous data of every day of the chunk in place. Pages hold whole days
+        (the connector's promise); a day the pages leave out is cleared.
+        """
+        cursor: str | None = None
+        seen: set[str] = set()
+        chunk = {day: DayRecords(day) for day in _days(start, end)}
+        while True:
+            page = self.call(stream.family, partial(self.connector.fetch, stream, start, end, cursor))
+            for day_records in page.days:
+                if day_records.day not in chunk:
+                    raise ValueError(f"{stream.name}: a page for {start}..{end} holds {day_records.day}")
+                chunk[day_records.day].usage += day_records.usage
+                chunk[day_records.day].cost += day_records.cost
+            self.progress.request_done(stream.name, self.result.requests, self.result.rows)
+            cursor = self._next(stream, page, seen)
+            if cursor is None:
+                break
+        with self.runtime.db.session() as session:
+            self._write(session, stream, FetchedPage(days=list(chunk.values())), set())
+            if window.moves_checkpoint:
+                state = self.checkpoint(session, stream.name)
+                if state.complete_through is None or end > state.complete_through:
+                    state.complete_through = end
+                state.updated_at = datetime.now(UTC)
+        self.progress.request_done(stream.name, self.result.requests, self.result.rows)
 
     def _write(
         self, session: Session, stream: StreamSpec, page: FetchedPage, replaced: set[date]
@@ -236,10 +276,40 @@ class _Run:
                     clear_absent=first_sight,
                 )
         days = [d.day for d in page.days]
-        if stream.kind == "cost" or stream.name == "messages":
-            reallocate_days(session, org_id=org_id, connection_id=connection_id, days=days)
+        if stream.kind == "cost" or (stream.kind == "usage" and stream.name not in OVERLAPPING_STREAMS):
+            reallocate_days(
+                session,
+                org_id=org_id,
+                connection_id=connection_id,
+                days=days,
+                provider=self.connection.provider,
+                billed_tiers=self.connector.billed_tiers,
+                keys_reported=self.connector.costs_by_key,
+            )
+        if stream.kind == "usage":
+            # List and effective price of the written usage, in this page's transaction.
+            price_usage_days(
+                session,
+                org_id=org_id,
+                connection_id=connection_id,
+                provider=self.connection.provider,
+                days=days,
+                stream=stream.name,
+            )
         self._count(session, rows)
         return days
+
+    def _note_refresh(self, session: Session, stream: str, refreshed_at: datetime) -> None:
+        """Keep each stream's latest provider refresh time on the connection, in this page's transaction."""
+        stored = session.get(Connection, self.connection.id)
+        assert stored is not None
+        known_marks = stored.options.get(REFRESH_OPTION)
+        marks = dict(known_marks) if isinstance(known_marks, dict) else {}
+        known = marks.get(stream)
+        if known is None or datetime.fromisoformat(str(known)) < refreshed_at:
+            marks[stream] = refreshed_at.astimezone(UTC).isoformat()
+            # A new dict, so the JSON column sees the change.
+            stored.options = {**stored.options, REFRESH_OPTION: marks}
 
     def _count(self, session: Session, rows: int) -> None:
         self.result.rows += rows
@@ -318,6 +388,13 @@ def _record_failure(runtime: Runtime, connection: Connection, run_id: int, error
         stored.status = "error"
         stored.last_error = message
         stored.last_error_at = run.finished_at
+        audit.record(
+            session,
+            org_id=connection.org_id,
+            action="sync.failed",
+            target=f"connection:{connection.name}",
+            after={"sync_run_id": run_id, "error": message},
+        )
     return message
 
 
@@ -360,11 +437,11 @@ def sync_connection(
         try:
             connector = open_connector(runtime, connection, http)
             pacer = _pacer(runtime, connection, connector)
-            sync = _Run(runtime, connection, connector, pacer, progress, run_id)
+            sync = _Run(runtime, connection, connector, pacer, progress, run_id, today=today)
             plan = _plan(runtime, connection.id, connector, today, since, until)
             progress.planned(
                 sum(
-                    1 if window is None else len(split_window(window, stream.days_per_request))
+                    1 if window is None else len(window_chunks(stream, window, today))
                     for stream, window in plan
                 )
             )
