@@ -15,10 +15,10 @@ demo: install
 	.venv/bin/aispend demo
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test-postgres: install
-	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:xdist
+	AISPEND_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -n auto
 
 lint: install
 	$(PY) -m ruff check src tests bench

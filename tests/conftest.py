@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from aispend.auth.apitokens import issue_token
 from aispend.auth.permissions import Role, TokenScope
@@ -42,11 +42,26 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    if POSTGRES_URL:
-        reset_postgres(POSTGRES_URL)
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> str | None:
+    """The PostgreSQL database of this test process: one per xdist worker, so workers never collide."""
+    if not POSTGRES_URL or worker_id == "master":
         return POSTGRES_URL
+    base = make_url(POSTGRES_URL)
+    name = f"{base.database}_{worker_id}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_url: str | None) -> str:
+    if postgres_url:
+        reset_postgres(postgres_url)
+        return postgres_url
     return f"sqlite:///{tmp_path / 'aispend.db'}"
 
 

@@ -80,6 +80,8 @@ def two_orgs(runtime: Runtime) -> tuple[int, int]:
 def probe_url(runtime: Runtime) -> str:
     """A login role that is no superuser, with ordinary rights on every table."""
     with runtime.db.engine.begin() as conn:
+        # Roles are cluster-wide and test workers run side by side: create it under a lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(70410)"))
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": PROBE}).scalar()
         if not exists:
             conn.execute(text(f"CREATE ROLE {PROBE} LOGIN NOSUPERUSER NOBYPASSRLS"))
