@@ -43,8 +43,9 @@ def reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> str | None:
+def postgres_url() -> str | None:
     """The PostgreSQL database of this test process: one per xdist worker, so workers never collide."""
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
     if not POSTGRES_URL or worker_id == "master":
         return POSTGRES_URL
     base = make_url(POSTGRES_URL)

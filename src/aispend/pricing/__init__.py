@@ -1,1 +1,1 @@
-"""Cost engine: allocation of reported cost (and, later, list prices and custom rates)."""
+"""Cost engine: list prices, rate cards and credits, reconciliation, allocation of reported cost."""
