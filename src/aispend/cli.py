@@ -431,6 +431,8 @@ def disconnect_command(name: Annotated[str, typer.Argument(help="The connection'
 
 
 def _print_report(report: SpendReport, format: ReportFormat) -> None:
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning['message']}", highlight=False)
     if report.converted_from:
         err.print(
             f"note: costs billed in {', '.join(report.converted_from)} are converted to USD at the "
