@@ -8,20 +8,19 @@ import json
 import os
 import shutil
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from aispend import audit
 from aispend.cli_access import audit_command, create_demo_admin, tokens_app, users_app
+from aispend.cli_common import ReportFormat, err, out
+from aispend.cli_common import fail as _fail
+from aispend.cli_common import open_runtime as _runtime
+from aispend.cli_common import today as _today
 from aispend.cli_costs import credits_app, rates_app, reconcile_command, rerate_command, savings_command
 from aispend.cli_enterprise import connect_enterprise_demo, credit_rate_app, limits_app, serve_enterprise_demo
 from aispend.connections import (
@@ -70,19 +69,10 @@ app.command("rerate")(rerate_command)
 report_app.command("reconcile")(reconcile_command)
 report_app.command("savings")(savings_command)
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
 
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class By(StrEnum):
@@ -95,35 +85,6 @@ class By(StrEnum):
     product = "product"
     day = "day"
     month = "month"
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _runtime(settings: Settings | None = None) -> Runtime:
-    try:
-        runtime = Runtime(settings)
-        runtime.configure_logging()
-        _ = runtime.db  # migrations run on every command
-        audit.set_actor(audit.cli_actor())  # what this command changes is audited as cli:<os user>
-    except ValidationError as error:
-        raise _fail(f"invalid setting: {error}") from None
-    except SQLAlchemyError as error:
-        try:
-            url = make_url(runtime.settings.resolved_database_url).render_as_string(hide_password=True)
-        except SQLAlchemyError:
-            url = "(unparseable URL)"
-        raise _fail(
-            f"cannot open the database {url}: {type(error).__name__}: {str(error).splitlines()[0]}. "
-            "Check AISPEND_DATABASE_URL and that the database server is running."
-        ) from None
-    return runtime
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _read_key(key_env: str | None, key_stdin: bool) -> str:

@@ -12,14 +12,10 @@ import json
 import secrets
 import sys
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from aispend import audit
 from aispend.auth.apitokens import MAX_DAYS, issue_token, tokens_in
@@ -35,6 +31,10 @@ from aispend.auth.users import (
     remove_member,
     set_role,
 )
+from aispend.cli_common import ReportFormat as Format
+from aispend.cli_common import err, out
+from aispend.cli_common import fail as _fail
+from aispend.cli_common import open_runtime as _runtime
 from aispend.runtime import Runtime
 from aispend.store.schema import ApiToken
 
@@ -43,8 +43,6 @@ __all__ = ["audit_command", "create_demo_admin", "tokens_app", "users_app"]
 users_app = typer.Typer(help="Users and their roles; one-time password reset links.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens for /api/v1.", no_args_is_help=True)
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 DEMO_EMAIL = "demo@example.com"
 
 RoleOption = Annotated[
@@ -53,33 +51,6 @@ RoleOption = Annotated[
 OrgOption = Annotated[
     str | None, typer.Option("--org", help="Organisation name (default: the deployment's first one).")
 ]
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(1)
-
-
-def _runtime() -> Runtime:
-    try:
-        runtime = Runtime()
-        runtime.configure_logging()
-        _ = runtime.db
-    except ValidationError as error:
-        raise _fail(f"invalid setting: {error}") from None
-    except SQLAlchemyError as error:
-        raise _fail(
-            f"cannot open the database: {type(error).__name__}. Check AISPEND_DATABASE_URL "
-            "(and run `aispend connections` for the full message)."
-        ) from None
-    audit.set_actor(audit.cli_actor())
-    return runtime
 
 
 def _read_password(password_stdin: bool, email: str) -> str:

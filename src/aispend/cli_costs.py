@@ -10,18 +10,19 @@ import csv
 import io
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from aispend import audit
+from aispend.cli_common import ReportFormat as Format
+from aispend.cli_common import err, out
+from aispend.cli_common import fail as _fail
+from aispend.cli_common import open_runtime as _runtime
+from aispend.cli_common import today as _today
 from aispend.connections import ConnectError, get_connection
 from aispend.pricing.credits import CREDIT_KINDS, add_credit, burn_down
 from aispend.pricing.priced import add_rates
@@ -32,7 +33,6 @@ from aispend.pricing.savings import savings
 from aispend.providers.registry import PROVIDERS
 from aispend.reports.format import format_usd
 from aispend.reports.queries import report_period
-from aispend.runtime import Runtime
 
 __all__ = ["credits_app", "rates_app", "reconcile_command", "rerate_command", "savings_command"]
 
@@ -43,14 +43,6 @@ rates_app = typer.Typer(
 credits_app = typer.Typer(
     help="Prepaid and promotional credits and their remaining balance.", no_args_is_help=True
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class Level(StrEnum):
@@ -61,29 +53,6 @@ class Level(StrEnum):
 
 DayOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(1)
-
-
-def _runtime() -> Runtime:
-    try:
-        runtime = Runtime()
-        runtime.configure_logging()
-        _ = runtime.db
-    except (ValidationError, SQLAlchemyError) as error:
-        raise _fail(
-            f"cannot start: {type(error).__name__}. Check the AISPEND_ settings "
-            "(`aispend connections` shows the full message)."
-        ) from None
-    audit.set_actor(audit.cli_actor())
-    return runtime
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _money(text: str, what: str) -> Decimal:

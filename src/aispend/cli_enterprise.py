@@ -18,12 +18,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from aispend import audit
+from aispend.cli_common import ReportFormat as Format
+from aispend.cli_common import err, out
+from aispend.cli_common import fail as _fail
+from aispend.cli_common import open_runtime as _runtime
 from aispend.connections import ConnectError, connect_provider, get_connection
 from aispend.credit_rates import clear_credit_rate, credit_rates, set_credit_rate
 from aispend.limits import (
@@ -58,8 +58,6 @@ limits_app = typer.Typer(
 credit_rate_app = typer.Typer(
     help="Contract rates (USD per credit) that price ChatGPT Enterprise Codex credits.", no_args_is_help=True
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 ConnectionOption = Annotated[
     str, typer.Option("--connection", help="The Claude Enterprise connection's name.")
@@ -70,35 +68,10 @@ RequestArgument = Annotated[
 NotifyOption = Annotated[bool, typer.Option("--notify/--no-notify", help="Tell the member by e-mail.")]
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
 class Status(StrEnum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(1)
-
-
-def _runtime() -> Runtime:
-    try:
-        runtime = Runtime()
-        runtime.configure_logging()
-        _ = runtime.db
-    except (ValidationError, SQLAlchemyError) as error:
-        raise _fail(
-            f"cannot start: {type(error).__name__}. Check the AISPEND_ settings "
-            "(`aispend connections` shows the full message)."
-        ) from None
-    audit.set_actor(audit.cli_actor())
-    return runtime
 
 
 def _dollars(raw: str, what: str) -> Decimal:
