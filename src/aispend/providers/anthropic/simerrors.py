@@ -9,7 +9,6 @@ body faults (stalls, truncated or HTML bodies, looping cursors) that no real err
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from starlette.responses import Response
 
@@ -18,7 +17,6 @@ __all__ = [
     "ERROR_FAULTS",
     "GARBAGE",
     "ApiError",
-    "Fault",
     "bad",
     "error_response",
 ]
@@ -59,12 +57,3 @@ def error_response(exc: ApiError, request_id: str) -> Response:
     """The JSON error body of ``exc``, carrying the same request id as its header."""
     body = {"type": "error", "error": {"type": exc.kind, "message": exc.message}, "request_id": request_id}
     return Response(json.dumps(body).encode(), exc.status, headers=exc.headers, media_type="application/json")
-
-
-@dataclass
-class Fault:
-    """An injected fault still queued: it hits the next ``remaining`` matching requests."""
-
-    kind: str
-    remaining: int
-    path_prefix: str | None

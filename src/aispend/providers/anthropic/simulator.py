@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import hmac
 import json
-import math
 import random
 import threading
 import time
@@ -40,7 +39,6 @@ from aispend.providers.anthropic.simerrors import (
     ERROR_FAULTS,
     GARBAGE,
     ApiError,
-    Fault,
     bad,
     error_response,
 )
@@ -59,6 +57,7 @@ from aispend.providers.anthropic.simparams import (
     parse_window,
 )
 from aispend.providers.anthropic.simreports import Result, cost_buckets, envelope, list_page, usage_buckets
+from aispend.providers.simfaults import Misbehaviour
 from aispend.providers.simserver import RunningSimulator, serve
 
 __all__ = ["AnthropicSimulator", "RecordedRequest", "RunningSimulator", "main", "serve"]
@@ -88,9 +87,7 @@ class AnthropicSimulator:
         self.org = SimulatedOrganisation(settings)
         self.settings = self.org.settings
         self.requests: list[RecordedRequest] = []
-        self._faults: list[Fault] = []
-        self._armed: set[tuple[str, str]] = set()
-        self._last_seen: dict[str, float] = {}
+        self._misbehaviour = Misbehaviour({*ERROR_FAULTS, *BODY_FAULTS})
         self._lock = threading.Lock()
         self._ids = random.Random(f"{self.settings.seed}:request-ids")
         base = "/v1/organizations"
@@ -120,35 +117,13 @@ class AnthropicSimulator:
         (only those with this ``path_prefix`` when one is given), including cursors a
         ``repeat_cursor`` fault has armed to loop.
         """
-        if fault not in ERROR_FAULTS and fault not in BODY_FAULTS:
-            raise ValueError(f"unknown fault {fault!r}")
-        with self._lock:
-            if times > 0:
-                self._faults.append(Fault(fault, times, path_prefix))
-                return
-            self._faults = [
-                f
-                for f in self._faults
-                if f.kind != fault or (path_prefix is not None and f.path_prefix != path_prefix)
-            ]
-            if fault == "repeat_cursor":
-                self._armed.clear()
+        self._misbehaviour.inject(fault, times, path_prefix)
 
     def restate(self, days: int = 3) -> None:
         """Revise the last ``days`` complete days (see ``SimulatedOrganisation.restate``)."""
         self.org.restate(days)
 
     # ------------------------------------------------------------------ plumbing
-
-    def _take_fault(self, path: str) -> str | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.remaining > 0 and (fault.path_prefix is None or path.startswith(fault.path_prefix)):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                    return fault.kind
-            return None
 
     def _request_id(self) -> str:
         alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -173,7 +148,7 @@ class AnthropicSimulator:
 
     async def _handle(self, request: Request) -> Response:
         path = request.url.path
-        fault = self._take_fault(path)
+        fault = self._misbehaviour.take(path)
         if fault in ERROR_FAULTS:
             status, kind, message = ERROR_FAULTS[fault]
             raise ApiError(status, kind, message, {"retry-after": "1"} if status == 429 else None)
@@ -189,9 +164,7 @@ class AnthropicSimulator:
         result = route.handler(params, request)
         armed = False
         if carried is not None and route.cursor_param is not None:
-            with self._lock:
-                armed = (route.cursor_param, carried) in self._armed
-                self._armed.discard((route.cursor_param, carried))
+            armed = self._misbehaviour.take_armed(route.cursor_param, carried)
         if fault == "repeat_cursor" or armed:
             self._repeat(route, result, carried)
         body = json.dumps(result.payload).encode()
@@ -226,22 +199,14 @@ class AnthropicSimulator:
             raise ApiError(401, "authentication_error", "invalid x-api-key")
 
     def _pace(self, family: str) -> None:
-        interval = self.settings.min_request_interval
-        if interval <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            last = self._last_seen.get(family)
-            if last is not None and now - last < interval:
-                wait = max(1, math.ceil(interval - (now - last)))
-                # Rejected calls do not reset the clock, so retry-after stays truthful.
-                raise ApiError(
-                    429,
-                    "rate_limit_error",
-                    f"Too many {family} requests; retry after {wait} s",
-                    {"retry-after": str(wait)},
-                )
-            self._last_seen[family] = now
+        wait = self._misbehaviour.too_soon(family, self.settings.min_request_interval)
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limit_error",
+                f"Too many {family} requests; retry after {wait} s",
+                {"retry-after": str(wait)},
+            )
 
     def _repeat(self, route: _Route, result: Result, carried: str | None) -> None:
         """Serve a cursor that loops: the one the request carried, or one armed to repeat."""
@@ -256,8 +221,7 @@ class AnthropicSimulator:
         cursor = payload.get(key) or result.self_cursor
         if cursor is not None:
             payload[key] = cursor
-            with self._lock:
-                self._armed.add((route.cursor_param, cursor))
+            self._misbehaviour.arm(route.cursor_param, cursor)
 
     # ------------------------------------------------------------------ reports
 

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aispend.providers.anthropic.simerrors import ERROR_FAULTS, ApiError, Fault, bad, error_response
+from aispend.providers.anthropic.simerrors import ERROR_FAULTS, ApiError, bad, error_response
 from aispend.providers.claude_enterprise.simdata import (
     READ_ANALYTICS,
     READ_LIMITS,
@@ -47,6 +47,7 @@ from aispend.providers.claude_enterprise.simreports import (
     user_report,
     users_activity,
 )
+from aispend.providers.simfaults import Fault
 from aispend.providers.simserver import RunningSimulator, serve
 
 __all__ = ["ClaudeEnterpriseSimulator", "RunningSimulator", "main", "serve"]

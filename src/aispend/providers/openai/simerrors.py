@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.responses import Response
 
@@ -24,7 +23,6 @@ __all__ = [
     "ERROR_FAULTS",
     "GARBAGE",
     "ApiError",
-    "Fault",
     "bad",
     "error_response",
     "not_admin_key",
@@ -111,12 +109,3 @@ def error_response(exc: ApiError, request_id: str) -> Response:
     body = {"error": {"message": exc.message, "type": exc.kind, "param": exc.param, "code": exc.code}}
     headers = {**exc.headers, "x-request-id": request_id}
     return Response(json.dumps(body).encode(), exc.status, headers=headers, media_type="application/json")
-
-
-@dataclass
-class Fault:
-    """An injected fault still queued: it hits the next ``remaining`` matching requests."""
-
-    kind: str
-    remaining: int
-    path_prefix: str | None

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
-import math
 import random
 import threading
 import time
@@ -42,7 +41,6 @@ from aispend.providers.openai.simerrors import (
     ERROR_FAULTS,
     GARBAGE,
     ApiError,
-    Fault,
     bad,
     error_response,
     not_admin_key,
@@ -68,6 +66,7 @@ from aispend.providers.openai.simreports import (
     usage_buckets,
 )
 from aispend.providers.openai.simrows import ENDPOINTS
+from aispend.providers.simfaults import Misbehaviour
 from aispend.providers.simserver import RunningSimulator, serve
 
 __all__ = [
@@ -106,9 +105,7 @@ class OpenAISimulator:
         self.org = SimulatedOrganisation(settings)
         self.settings = self.org.settings
         self.requests: list[RecordedRequest] = []
-        self._faults: list[Fault] = []
-        self._armed: set[tuple[str, str]] = set()
-        self._last_seen: dict[str, float] = {}
+        self._misbehaviour = Misbehaviour({*ERROR_FAULTS, *BODY_FAULTS})
         self._lock = threading.Lock()
         self._ids = random.Random(f"{self.settings.seed}:request-ids")
         self._routes: dict[str, _Route] = {
@@ -146,35 +143,13 @@ class OpenAISimulator:
         up in order. ``times=0`` cancels the pending injections of ``fault`` (only those with
         this ``path_prefix`` when one is given), including cursors ``repeat_cursor`` armed.
         """
-        if fault not in ERROR_FAULTS and fault not in BODY_FAULTS:
-            raise ValueError(f"unknown fault {fault!r}")
-        with self._lock:
-            if times > 0:
-                self._faults.append(Fault(fault, times, path_prefix))
-                return
-            self._faults = [
-                f
-                for f in self._faults
-                if f.kind != fault or (path_prefix is not None and f.path_prefix != path_prefix)
-            ]
-            if fault == "repeat_cursor":
-                self._armed.clear()
+        self._misbehaviour.inject(fault, times, path_prefix)
 
     def restate(self, days: int = 3) -> None:
         """Revise the last ``days`` complete days (see ``SimulatedOrganisation.restate``)."""
         self.org.restate(days)
 
     # ------------------------------------------------------------------ plumbing
-
-    def _take_fault(self, path: str) -> str | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.remaining > 0 and (fault.path_prefix is None or path.startswith(fault.path_prefix)):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                    return fault.kind
-            return None
 
     def _request_id(self) -> str:
         with self._lock:
@@ -197,7 +172,7 @@ class OpenAISimulator:
 
     async def _handle(self, request: Request) -> Response:
         path = request.url.path
-        fault = self._take_fault(path)
+        fault = self._misbehaviour.take(path)
         if fault in ERROR_FAULTS:
             raise ERROR_FAULTS[fault]()
         if fault == "timeout":
@@ -210,9 +185,7 @@ class OpenAISimulator:
         result = route.handler(params, project_id)
         armed = False
         if carried is not None and route.cursor_param is not None:
-            with self._lock:
-                armed = (route.cursor_param, carried) in self._armed
-                self._armed.discard((route.cursor_param, carried))
+            armed = self._misbehaviour.take_armed(route.cursor_param, carried)
         if fault == "repeat_cursor" or armed:
             self._repeat(route, result, carried)
         body = encode_json(result.payload).encode()
@@ -253,23 +226,15 @@ class OpenAISimulator:
         raise wrong_key(f"{key[:9]}****{key[-4:]}" if len(key) > 16 else "****")
 
     def _pace(self, family: str) -> None:
-        interval = self.settings.min_request_interval
-        if interval <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            last = self._last_seen.get(family)
-            if last is not None and now - last < interval:
-                wait = max(1, math.ceil(interval - (now - last)))
-                # Rejected calls do not reset the clock, so retry-after stays truthful.
-                raise ApiError(
-                    429,
-                    "requests",
-                    f"Rate limit reached for {family} requests. Please try again in {wait}s.",
-                    code="rate_limit_exceeded",
-                    headers={"retry-after": str(wait)},
-                )
-            self._last_seen[family] = now
+        wait = self._misbehaviour.too_soon(family, self.settings.min_request_interval)
+        if wait is not None:
+            raise ApiError(
+                429,
+                "requests",
+                f"Rate limit reached for {family} requests. Please try again in {wait}s.",
+                code="rate_limit_exceeded",
+                headers={"retry-after": str(wait)},
+            )
 
     def _repeat(self, route: _Route, result: Result, carried: str | None) -> None:
         """Serve a cursor that loops: the one the request carried, or one armed to repeat."""
@@ -284,8 +249,7 @@ class OpenAISimulator:
         cursor = payload.get(key) or result.self_cursor
         if cursor is not None:
             payload[key] = cursor
-            with self._lock:
-                self._armed.add((route.cursor_param, cursor))
+            self._misbehaviour.arm(route.cursor_param, cursor)
 
     # ------------------------------------------------------------------ reports
 
