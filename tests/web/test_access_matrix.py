@@ -6,9 +6,11 @@ route of the application has one, so no route escapes the matrix.
 
 from __future__ import annotations
 
+import atexit
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,11 +18,15 @@ from fastapi.testclient import TestClient
 
 from aispend.auth.apitokens import issue_token
 from aispend.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenScope, permissions_of
+from aispend.model import UsageRecord
+from aispend.providers.anthropic.simdata import SimulatorSettings
+from aispend.providers.anthropic.simulator import AnthropicSimulator, RunningSimulator, serve
 from aispend.runtime import Runtime
+from aispend.store.facts import replace_usage_day
 from aispend.web.app import create_app
 from aispend.web.guard import PUBLIC, route_access, unguarded_routes
 from tests.auth.helpers import csrf
-from tests.conftest import api_token, make_user, sign_in
+from tests.conftest import add_connection, api_token, make_user, sign_in
 
 
 @dataclass
@@ -45,6 +51,50 @@ def _fresh_member(runtime: Runtime) -> int:
     return make_user(runtime, "auditor")
 
 
+_SIMULATED: list[tuple[AnthropicSimulator, RunningSimulator]] = []
+
+
+def _connect(runtime: Runtime, user_id: int) -> Call:
+    """A connect form for a served simulator (started once, for the whole session)."""
+    if not _SIMULATED:
+        simulator = AnthropicSimulator(SimulatorSettings(history_days=3))
+        server = serve(simulator)
+        atexit.register(server.stop)
+        _SIMULATED.append((simulator, server))
+    simulator, server = _SIMULATED[0]
+    form = {
+        "provider": "anthropic",
+        "name": f"c-{uuid.uuid4().hex[:6]}",
+        "key": simulator.org.settings.admin_key,
+        "base_url": server.base_url,
+        "min_request_interval": "0",
+    }
+    return Call("/connections", form)
+
+
+def _model(runtime: Runtime, user_id: int, prefix: str = "") -> Call:
+    """A model with usage yesterday, so its page has something to show."""
+    name = f"m-{uuid.uuid4().hex[:6]}"
+    connection_id = add_connection(runtime, name)
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    with runtime.db.session() as session:
+        replace_usage_day(
+            session,
+            org_id=runtime.org_id,
+            connection_id=connection_id,
+            stream="messages",
+            day=day,
+            records=[UsageRecord(day=day, stream="messages", model=name, input_tokens=5, output_tokens=1)],
+        )
+    return Call(f"{prefix}/models/{name}")
+
+
+def _disconnect(runtime: Runtime, user_id: int) -> Call:
+    name = f"d-{uuid.uuid4().hex[:6]}"
+    add_connection(runtime, name)
+    return Call(f"/connections/{name}/disconnect")
+
+
 CASES: dict[tuple[str, str], Builder] = {
     ("GET", "/"): lambda rt, me: Call("/"),
     ("POST", "/account/organisation"): lambda rt, me: Call(
@@ -66,6 +116,17 @@ CASES: dict[tuple[str, str], Builder] = {
         f"/admin/users/{_fresh_member(rt)}/remove"
     ),
     ("GET", "/admin/audit"): lambda rt, me: Call("/admin/audit"),
+    ("GET", "/explore"): lambda rt, me: Call("/explore?by=provider"),
+    ("GET", "/explore.csv"): lambda rt, me: Call("/explore.csv?by=day"),
+    ("GET", "/sync"): lambda rt, me: Call("/sync"),
+    ("GET", "/connections"): lambda rt, me: Call("/connections"),
+    ("POST", "/connections"): _connect,
+    ("POST", "/connections/{name}/disconnect"): _disconnect,
+    ("GET", "/api/v1/overview"): lambda rt, me: Call("/api/v1/overview"),
+    ("GET", "/api/v1/connections"): lambda rt, me: Call("/api/v1/connections"),
+    ("GET", "/api/v1/sync-runs"): lambda rt, me: Call("/api/v1/sync-runs"),
+    ("GET", "/models/{model:path}"): _model,
+    ("GET", "/api/v1/models/{model:path}"): lambda rt, me: _model(rt, me, "/api/v1"),
     ("GET", "/api/v1/me"): lambda rt, me: Call("/api/v1/me"),
     ("GET", "/api/v1/spend"): lambda rt, me: Call("/api/v1/spend"),
     ("GET", "/api/v1/audit"): lambda rt, me: Call("/api/v1/audit"),

@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from aispend import __version__
 from aispend.auth.users import admins_of, memberships_of
 from aispend.runtime import Runtime
-from aispend.web import api
+from aispend.web import api, api_dashboard
 from aispend.web.csrf import CsrfError
 from aispend.web.deps import RuntimeDep
 from aispend.web.guard import ForbiddenError, NotSignedInError, is_api, unguarded_routes
-from aispend.web.pages import account, admin, signin
+from aispend.web.pages import account, admin, assets, connections, signin, spend
 from aispend.web.templating import render
 
 __all__ = ["create_app"]
@@ -55,6 +55,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(api.router)
+    app.include_router(api_dashboard.router)
+    app.include_router(assets.router)
+    app.include_router(spend.router)
+    app.include_router(connections.router)
     app.include_router(signin.router)
     app.include_router(account.router)
     app.include_router(admin.router)

@@ -41,7 +41,7 @@ __all__ = [
 
 # (path, methods) of every route served without a guard: signing in and out, first-run
 # setup (which checks for itself that no user exists and the caller is local), password
-# reset by link, the SSO round trip, health and the API's own documentation.
+# reset by link, the SSO round trip, health, the API's own documentation and static assets.
 PUBLIC: frozenset[str] = frozenset(
     {
         "/login",
@@ -54,6 +54,8 @@ PUBLIC: frozenset[str] = frozenset(
         "/healthz",
         "/api/docs",
         "/api/openapi.json",
+        # Our stylesheet and scripts and Plotly's bundle: no data, needed by the sign-in page too.
+        "/static/{name}",
     }
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

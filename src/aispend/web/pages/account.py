@@ -1,4 +1,4 @@
-"""A signed-in person's own pages: home, personal API tokens, switching organisation."""
+"""A signed-in person's own pages: personal API tokens, switching organisation."""
 
 from __future__ import annotations
 
@@ -26,11 +26,6 @@ def organisations(runtime: Runtime, principal: Principal) -> list[tuple[int, str
     """The principal's organisations, for the switcher (read outside any one organisation)."""
     with runtime.db.session() as session:
         return list(memberships_of(session, principal.user_id))
-
-
-@router.get("/")
-def home(request: Request, principal: SpendViewer, runtime: RuntimeDep) -> Response:
-    return render(request, "home.html", {"organisations": organisations(runtime, principal)})
 
 
 @router.post("/account/organisation")
