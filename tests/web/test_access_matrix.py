@@ -129,6 +129,7 @@ CASES: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/models/{model:path}"): lambda rt, me: _model(rt, me, "/api/v1"),
     ("GET", "/api/v1/me"): lambda rt, me: Call("/api/v1/me"),
     ("GET", "/api/v1/spend"): lambda rt, me: Call("/api/v1/spend"),
+    ("GET", "/api/v1/reconcile"): lambda rt, me: Call("/api/v1/reconcile"),
     ("GET", "/api/v1/audit"): lambda rt, me: Call("/api/v1/audit"),
     ("GET", "/api/v1/users"): lambda rt, me: Call("/api/v1/users"),
     ("PUT", "/api/v1/users/{user_id}/role"): lambda rt, me: Call(

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from aispend.pricing.reconcile import reconcile
 from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
 from aispend.sync.runner import sync_connection
@@ -80,3 +81,21 @@ def test_spend_defaults_to_by_model_over_the_30_days_before_today(admin_client: 
         (YESTERDAY - timedelta(days=29)).isoformat(),
         YESTERDAY.isoformat(),
     )
+
+
+def test_reconcile_endpoint_matches_the_cli_body_and_explains_bad_input(
+    runtime: Runtime, connected: str
+) -> None:
+    sync_connection(runtime, connected, since=SINCE)
+    client = TestClient(
+        create_app(runtime), headers={"Authorization": f"Bearer {api_token(runtime, 'auditor')}"}
+    )
+    response = client.get("/api/v1/reconcile", params={"since": SINCE.isoformat(), "threshold": "2"})
+    assert response.status_code == 200
+    today = datetime.now(UTC).date()
+    with runtime.db.session() as session:
+        expected = reconcile(session, runtime.org_id, since=SINCE, until=YESTERDAY, today=today).as_json()
+    assert response.json() == expected
+    assert response.json()["rows"]
+    assert client.get("/api/v1/reconcile", params={"connection": "nope"}).status_code == 404
+    assert client.get("/api/v1/reconcile", params={"threshold": "-1"}).status_code == 422

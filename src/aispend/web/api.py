@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
+from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
 from aispend.reports.queries import GROUPINGS, Grouping, report_period, spend_report
 from aispend.store.schema import Connection
 from aispend.web.deps import AccountUser, AuditReader, RuntimeDep, SpendViewer, UserManager, org_db
@@ -46,6 +48,9 @@ class SpendReportPublic(BaseModel):
     )
     converted_from: list[str] | None = Field(
         default=None, description="Billing currencies converted to USD at the provider's own rate"
+    )
+    warnings: list[dict[str, Any]] | None = Field(
+        default=None, description="Usage with no list price (never priced at $0): provider, model, kinds"
     )
 
 
@@ -116,15 +121,7 @@ def spend(
     except ValueError as error:
         raise HTTPException(422, detail=str(error)) from None
     with org_db(runtime, principal) as session:
-        connection_id = None
-        if connection is not None:
-            connection_id = session.scalar(
-                select(Connection.id).where(
-                    Connection.org_id == principal.org_id, Connection.name == connection
-                )
-            )
-            if connection_id is None:
-                raise HTTPException(404, detail=f"no connection named {connection!r}")
+        connection_id = _connection_id(session, principal.org_id, connection)
         try:
             report = spend_report(
                 session,
@@ -138,6 +135,55 @@ def spend(
         except ValueError as error:
             raise HTTPException(422, detail=str(error)) from None
         return SpendReportPublic.model_validate(report.as_json())
+
+
+def _connection_id(session: Any, org_id: int, name: str | None) -> int | None:
+    if name is None:
+        return None
+    connection_id: int | None = session.scalar(
+        select(Connection.id).where(Connection.org_id == org_id, Connection.name == name)
+    )
+    if connection_id is None:
+        raise HTTPException(404, detail=f"no connection named {name!r}")
+    return connection_id
+
+
+@router.get("/reconcile", tags=["spend"])
+def reconcile_report(
+    principal: SpendViewer,
+    runtime: RuntimeDep,
+    since: Annotated[date | None, Query(description="First UTC day, inclusive; default 30 days ago")] = None,
+    until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
+    connection: Annotated[
+        str | None, Query(description="Only this connection (by name)", max_length=100, pattern=r"^[^\x00]*$")
+    ] = None,
+    threshold: Annotated[
+        Decimal, Query(description="Drift in percent above which a row is flagged", ge=0, le=1000)
+    ] = DEFAULT_THRESHOLD_PCT,
+) -> dict[str, Any]:
+    """Reported vs list vs effective cost per connection, day and month, with drift and its known causes:
+    the same body as `aispend report reconcile --format json`."""
+    today = datetime.now(UTC).date()
+    try:
+        since, until = report_period(since, until, today)
+    except ValueError as error:
+        raise HTTPException(422, detail=str(error)) from None
+    with org_db(runtime, principal) as session:
+        connection_id = _connection_id(session, principal.org_id, connection)
+        try:
+            result = reconcile(
+                session,
+                principal.org_id,
+                since=since,
+                until=until,
+                today=today,
+                connection_id=connection_id,
+                threshold_pct=threshold,
+            )
+        except ValueError as error:
+            raise HTTPException(422, detail=str(error)) from None
+        body: dict[str, Any] = result.as_json()
+        return body
 
 
 @router.get("/audit", tags=["access"])
