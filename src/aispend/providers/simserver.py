@@ -7,16 +7,19 @@ use :func:`serve`; tests that can stay in process mount a simulator's ``app`` th
 
 from __future__ import annotations
 
+import argparse
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["RunningSimulator", "Servable", "serve"]
+__all__ = ["RunningSimulator", "Servable", "serve", "serve_until_interrupted", "simulator_arguments"]
 
 
 class Servable(Protocol):
@@ -70,3 +73,33 @@ def serve(sim: Servable, host: str = "127.0.0.1", port: int = 0) -> RunningSimul
         time.sleep(0.01)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     return RunningSimulator(f"http://{shown}:{actual}", actual, server, thread, sock)
+
+
+def simulator_arguments(
+    argv: Sequence[str] | None, prog: str, description: str, port: int
+) -> argparse.Namespace:
+    """The options every simulator's ``python -m`` entry point takes."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--days", type=int, default=400, help="days of history before today")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--today", type=date.fromisoformat, help="pretend today is this UTC date")
+    parser.add_argument("--min-interval", type=float, default=0.0, help="seconds per endpoint family")
+    return parser.parse_args(argv)
+
+
+def serve_until_interrupted(
+    sim: Servable, host: str, port: int, banner: Callable[[RunningSimulator], Sequence[str]]
+) -> None:
+    """Serve ``sim``, print ``banner`` (its address, its key) and block until Ctrl-C."""
+    running = serve(sim, host, port)
+    for line in banner(running):
+        print(line, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()

@@ -16,13 +16,11 @@ Run it by hand with ``python -m aispend.providers.anthropic.simulator --port 900
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hmac
 import json
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -58,7 +56,7 @@ from aispend.providers.anthropic.simparams import (
 )
 from aispend.providers.anthropic.simreports import Result, cost_buckets, envelope, list_page, usage_buckets
 from aispend.providers.simfaults import Misbehaviour
-from aispend.providers.simserver import RunningSimulator, serve
+from aispend.providers.simserver import RunningSimulator, serve, serve_until_interrupted, simulator_arguments
 
 __all__ = ["AnthropicSimulator", "RecordedRequest", "RunningSimulator", "main", "serve"]
 
@@ -317,30 +315,24 @@ class AnthropicSimulator:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """CLI: serve a simulated organisation until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m aispend.providers.anthropic.simulator",
-        description="Serve a simulated Anthropic Admin API with deterministic data.",
+    args = simulator_arguments(
+        argv,
+        "python -m aispend.providers.anthropic.simulator",
+        "Serve a simulated Anthropic Admin API with deterministic data.",
+        9000,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--days", type=int, default=400, help="days of history before today")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--today", type=date.fromisoformat, help="pretend today is this UTC date")
-    parser.add_argument("--min-interval", type=float, default=0.0, help="seconds per endpoint family")
-    args = parser.parse_args(argv)
     settings = SimulatorSettings(
         seed=args.seed, today=args.today, history_days=args.days, min_request_interval=args.min_interval
     )
-    running = serve(AnthropicSimulator(settings), args.host, args.port)
-    print(f"Anthropic Admin API simulator: {running.base_url}", flush=True)
-    print(f"admin key: {settings.admin_key}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
+    serve_until_interrupted(
+        AnthropicSimulator(settings),
+        args.host,
+        args.port,
+        lambda running: (
+            f"Anthropic Admin API simulator: {running.base_url}",
+            f"admin key: {settings.admin_key}",
+        ),
+    )
 
 
 if __name__ == "__main__":

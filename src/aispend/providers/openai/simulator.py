@@ -17,15 +17,12 @@ Run it by hand with ``python -m aispend.providers.openai.simulator --port 9001``
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hmac
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -67,7 +64,7 @@ from aispend.providers.openai.simreports import (
 )
 from aispend.providers.openai.simrows import ENDPOINTS
 from aispend.providers.simfaults import Misbehaviour
-from aispend.providers.simserver import RunningSimulator, serve
+from aispend.providers.simserver import RunningSimulator, serve, serve_until_interrupted, simulator_arguments
 
 __all__ = [
     "OpenAISimulator",
@@ -312,30 +309,24 @@ class OpenAISimulator:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """CLI: serve a simulated organisation until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m aispend.providers.openai.simulator",
-        description="Serve a simulated OpenAI Admin API with deterministic data.",
+    args = simulator_arguments(
+        argv,
+        "python -m aispend.providers.openai.simulator",
+        "Serve a simulated OpenAI Admin API with deterministic data.",
+        9001,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9001)
-    parser.add_argument("--days", type=int, default=400, help="days of history before today")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--today", type=date.fromisoformat, help="pretend today is this UTC date")
-    parser.add_argument("--min-interval", type=float, default=0.0, help="seconds per endpoint family")
-    args = parser.parse_args(argv)
     settings = OpenAISimulatorSettings(
         seed=args.seed, today=args.today, history_days=args.days, min_request_interval=args.min_interval
     )
-    running = serve(OpenAISimulator(settings), args.host, args.port)
-    print(f"OpenAI Admin API simulator of {settings.organization_name}: {running.base_url}/v1", flush=True)
-    print(f"admin key: {settings.admin_key}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
+    serve_until_interrupted(
+        OpenAISimulator(settings),
+        args.host,
+        args.port,
+        lambda running: (
+            f"OpenAI Admin API simulator of {settings.organization_name}: {running.base_url}/v1",
+            f"admin key: {settings.admin_key}",
+        ),
+    )
 
 
 if __name__ == "__main__":
