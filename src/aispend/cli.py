@@ -75,6 +75,12 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class Cost(StrEnum):
+    reported = "reported"
+    list = "list"
+    effective = "effective"
+
+
 class By(StrEnum):
     provider = "provider"
     model = "model"
@@ -462,6 +468,13 @@ def report_spend(
     provider: Annotated[
         str | None, typer.Option(help=f"Only this provider's connections: {', '.join(PROVIDERS)}.")
     ] = None,
+    cost: Annotated[
+        Cost,
+        typer.Option(
+            help="reported: the providers' bills; list: usage at list price; effective: the bills with "
+            "your rate cards applied (the reported cost where no card applies)."
+        ),
+    ] = Cost.effective,
     format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
 ) -> None:
     """Spend by provider, model, workspace or project, API key, user, day or month (default: last 30 days)."""
@@ -488,6 +501,7 @@ def report_spend(
                 until=last,
                 connection_id=connection_id,
                 provider=provider,
+                cost=cost.value,
             )
         except ValueError as error:
             raise _fail(f"{error}.") from None

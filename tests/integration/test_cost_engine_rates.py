@@ -25,6 +25,7 @@ from aispend.pricing.rerate import apply_rerate, rerate_diff
 from aispend.providers.anthropic.simdata import SimulatorSettings
 from aispend.providers.anthropic.simulator import AnthropicSimulator
 from aispend.providers.simserver import serve
+from aispend.reports.queries import spend_report
 from aispend.runtime import Runtime
 from aispend.store.schema import AuditEntry, CostFact, FactPrice
 from aispend.sync.runner import sync_connection
@@ -308,3 +309,37 @@ def test_rates_credits_and_rerate_commands(runtime: Runtime, synced: str, cli: C
     with runtime.db.session() as session:
         entries = audit.entries(session, org_id=runtime.org_id, action="credits.added")
     assert entries[0].actor_email.startswith("cli:")
+
+
+def test_report_spend_shows_reported_list_or_effective_cost_and_every_grouping_adds_up(
+    runtime: Runtime, synced: str
+) -> None:
+    def total(cost: str, by: str = "day") -> Decimal:
+        with runtime.db.session() as session:
+            body = spend_report(session, runtime.org_id, by=by, since=SINCE, until=UNTIL, cost=cost).as_json()  # type: ignore[arg-type]
+        rows = sum((Decimal(row["cost_usd"]) for row in body["rows"]), Decimal(0))
+        assert rows == Decimal(body["total"]["cost_usd"]), (cost, by)
+        assert ("cost" in body) == (cost != "effective")
+        return rows
+
+    # Without a rate card, effective cost is the reported cost.
+    assert total("effective") == total("reported")
+    with runtime.db.session() as session:
+        listed = session.scalar(
+            select(func.sum(FactPrice.list_usd)).where(FactPrice.day.between(SINCE, UNTIL))
+        )
+        add_rates(
+            session,
+            runtime.org_id,
+            today=TODAY,
+            name="all",
+            effective_from=DISCOUNT_FROM,
+            discount_pct=Decimal(20),
+        )
+        apply_rerate(session, runtime.org_id, since=SINCE, until=UNTIL)
+        figures = day_figures(session, runtime.org_id, SINCE, UNTIL)
+    assert total("list") == listed
+    effective = sum((figure.effective_usd for figure in figures.values()), Decimal(0))
+    for by in ("day", "model", "workspace", "api-key", "provider", "user", "product"):
+        assert abs(total("effective", by) - effective) < Decimal("0.000001"), by
+    assert total("effective") < total("reported")

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from aispend.credit_rates import PricedCredits, priced_credits
@@ -23,10 +23,22 @@ from aispend.model import OVERLAPPING_STREAMS
 from aispend.pricing.unpriced import unpriced_warnings
 from aispend.providers.registry import PROVIDERS
 from aispend.store.allocations import UNALLOCATED
-from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, UsageFact
+from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, FactPrice, UsageFact
+from aispend.store.types import Money
 
-__all__ = ["GROUPINGS", "Grouping", "SpendReport", "SpendRow", "report_period", "spend_report"]
+__all__ = [
+    "COST_BASES",
+    "GROUPINGS",
+    "CostBasis",
+    "Grouping",
+    "SpendReport",
+    "SpendRow",
+    "report_period",
+    "spend_report",
+]
 
+CostBasis = Literal["reported", "list", "effective"]
+COST_BASES: Final[tuple[str, ...]] = get_args(CostBasis)
 Grouping = Literal["provider", "model", "workspace", "project", "api-key", "user", "product", "day", "month"]
 GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
 TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
@@ -77,11 +89,22 @@ class SpendRow:
     cache_read_tokens: int = 0
     output_tokens: int = 0
 
+    # The usage's money on the report's cost basis (list cost, or the rate cards' adjustment).
+    basis_usd: Decimal = Decimal(0)
+
     def add_tokens(self, counts: Sequence[Any]) -> None:
         self.input_tokens += int(counts[0] or 0)
         self.cache_write_tokens += int(counts[1] or 0)
         self.cache_read_tokens += int(counts[2] or 0)
         self.output_tokens += int(counts[3] or 0)
+        self.basis_usd += counts[4] or 0
+
+    def settle(self, basis: CostBasis) -> None:
+        """Turn the reported cost into the report's basis: list replaces it, effective adjusts it."""
+        if basis == "list":
+            self.cost_usd = self.basis_usd
+        elif basis == "effective":
+            self.cost_usd += self.basis_usd
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +123,7 @@ class SpendReport:
     rows: list[SpendRow]
     total: SpendRow
     currency: str = "USD"
+    cost: CostBasis = "effective"
     # Seat-plan credits with no contract rate for their day: never priced at $0, counted here.
     unpriced_credits: Decimal = Decimal(0)
     # Billing currencies that were converted to USD (at the provider's own rate) in this report.
@@ -116,6 +140,9 @@ class SpendReport:
             "rows": [row.as_json() for row in self.rows],
             "total": self.total.as_json(),
         }
+        if self.cost != "effective":
+            # Said only when it is not the default, so the default body keeps its shape.
+            body["cost"] = self.cost
         if self.converted_from:
             body["converted_from"] = list(self.converted_from)
         if self.unpriced_credits:
@@ -138,7 +165,15 @@ def _plain(amount: Decimal) -> str:
     return text
 
 
-def _token_columns() -> list[Any]:
+def _token_columns(basis: CostBasis) -> list[Any]:
+    """Token sums, then the money of the usage on ``basis`` (needs ``_priced`` on the statement)."""
+    if basis == "list":
+        money: Any = type_coerce(func.sum(FactPrice.list_usd), Money)
+    elif basis == "effective":
+        # Only facts a rate card priced have an effective price; elsewhere the reported cost stands.
+        money = type_coerce(func.sum(FactPrice.effective_usd - FactPrice.list_usd), Money)
+    else:
+        money = literal(0)
     return [
         func.sum(UsageFact.input_tokens),
         func.sum(
@@ -148,13 +183,27 @@ def _token_columns() -> list[Any]:
         ),
         func.sum(UsageFact.cache_read_tokens),
         func.sum(UsageFact.output_tokens),
+        money,
     ]
+
+
+def _priced(statement: Any, basis: CostBasis) -> Any:
+    if basis == "reported":
+        return statement
+    return statement.outerjoin(FactPrice, FactPrice.usage_fact_id == UsageFact.id)
 
 
 class _Query:
     def __init__(
-        self, session: Session, org_id: int, since: date, until: date, connection_ids: list[int] | None
+        self,
+        session: Session,
+        org_id: int,
+        since: date,
+        until: date,
+        connection_ids: list[int] | None,
+        basis: CostBasis = "reported",
     ):
+        self.basis = basis
         self.session = session
         self.org_id = org_id
         self.since = since
@@ -215,7 +264,10 @@ class _Query:
 
     def tokens(self, *columns: Any) -> list[Any]:
         """Token sums over every usage stream that is not a second view of another."""
-        statement = select(*columns, *_token_columns()).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS))
+        statement = _priced(
+            select(*columns, *_token_columns(self.basis)).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)),
+            self.basis,
+        )
         if columns:
             statement = statement.group_by(*columns)
         return list(self.session.execute(self.scope(statement, UsageFact)).all())
@@ -323,12 +375,12 @@ def _by_provider(query: _Query, rows: _Rows) -> None:
     ):
         rows.get(provider, provider, label(provider)).cost_usd += amount
     statement = (
-        select(Connection.provider, *_token_columns())
+        select(Connection.provider, *_token_columns(query.basis))
         .join(Connection, UsageFact.connection_id == Connection.id)
         .where(UsageFact.stream.not_in(OVERLAPPING_STREAMS))
         .group_by(Connection.provider)
     )
-    for provider, *counts in query.session.execute(query.scope(statement, UsageFact)):
+    for provider, *counts in query.session.execute(query.scope(_priced(statement, query.basis), UsageFact)):
         rows.get(provider, provider, label(provider)).add_tokens(counts)
     providers = dict(query.session.execute(select(Connection.id, Connection.provider)).all())
     for conn, _, usd in query.credits():
@@ -450,7 +502,7 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
             attributed.add_tokens(counts)
     rest = rows.get(UNATTRIBUTED, UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
     rest.cost_usd = total.cost_usd - attributed.cost_usd
-    for name in TOKEN_FIELDS:
+    for name in (*TOKEN_FIELDS, "basis_usd"):
         setattr(rest, name, getattr(total, name) - getattr(attributed, name))
 
 
@@ -461,7 +513,7 @@ def _claude_code_rows(query: _Query) -> Iterable[Any]:
             UsageFact.connection_id,
             UsageFact.user_id,
             func.sum(UsageFact.estimated_cost_usd),
-            *_token_columns(),
+            *_token_columns("reported"),
         )
         .where(UsageFact.stream == "claude_code")
         .group_by(UsageFact.connection_id, UsageFact.user_id)
@@ -510,18 +562,25 @@ def spend_report(
     until: date,
     connection_id: int | None = None,
     provider: str | None = None,
+    cost: CostBasis = "effective",
 ) -> SpendReport:
     """Spend for the inclusive UTC days ``[since, until]``, grouped ``by`` one dimension.
 
-    ``connection_id`` or ``provider`` narrow it to one connection or one provider's.
+    ``connection_id`` or ``provider`` narrow it to one connection or one provider's. ``cost``
+    is what the money is: ``reported`` (the providers' bills), ``list`` (usage at list price)
+    or ``effective`` (the bills with the organisation's rate cards applied; where no card
+    prices a fact, the reported cost stands).
     """
+    if cost not in COST_BASES:
+        raise ValueError(f"cost must be one of {', '.join(COST_BASES)}, not {cost!r}")
     if by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
     if until < since:
         raise ValueError(f"--until {until} is before --since {since}")
     if provider is not None and provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
-    query = _Query(session, org_id, since, until, _connection_ids(session, org_id, connection_id, provider))
+    connections = _connection_ids(session, org_id, connection_id, provider)
+    query = _Query(session, org_id, since, until, connections, cost)
     total = _total(query)
     rows = _Rows()
     if by == "model":
@@ -542,6 +601,8 @@ def spend_report(
     else:
         _by_user(query, rows, total)
     ordered = list(rows.rows.values())
+    for row in (*ordered, total):
+        row.settle(cost)
     if by in ("day", "month"):
         ordered.sort(key=lambda row: row.key or "")
     else:
@@ -556,6 +617,7 @@ def spend_report(
         until=until,
         rows=ordered,
         total=total,
+        cost=cost,
         unpriced_credits=unpriced,
         converted_from=tuple(sorted(currencies)),
         warnings=tuple(unpriced_warnings(session, org_id, since, until, query.connection_ids)),

@@ -14,7 +14,7 @@ from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
-from aispend.reports.queries import GROUPINGS, Grouping, report_period, spend_report
+from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, report_period, spend_report
 from aispend.store.schema import Connection
 from aispend.web.deps import AccountUser, AuditReader, RuntimeDep, SpendViewer, UserManager, org_db
 
@@ -40,6 +40,7 @@ class SpendReportPublic(BaseModel):
     since: date = Field(description="First UTC day, inclusive")
     until: date = Field(description="Last UTC day, inclusive")
     by: Grouping
+    cost: CostBasis | None = Field(default=None, description="Present when not the default, effective")
     rows: list[SpendRowPublic]
     total: SpendRowPublic
     # Present only when they apply (the route leaves unset fields out, as the CLI's body does).
@@ -114,6 +115,10 @@ def spend(
     provider: Annotated[
         str | None, Query(description="Only this provider's connections, e.g. openai")
     ] = None,
+    cost: Annotated[
+        CostBasis,
+        Query(description="reported, list (usage at list price) or effective (rate cards applied; default)"),
+    ] = "effective",
 ) -> SpendReportPublic:
     """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
     try:
@@ -131,6 +136,7 @@ def spend(
                 until=until,
                 connection_id=connection_id,
                 provider=provider,
+                cost=cost,
             )
         except ValueError as error:
             raise HTTPException(422, detail=str(error)) from None
