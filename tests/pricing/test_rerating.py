@@ -162,6 +162,14 @@ def test_a_closed_period_never_changes_without_apply(
     rows=[(date(2026, 10, 25), "claude-nova-9", 0, 0, "standard")],
     terms=[("", "*", 0, None, date(2026, 10, 25))],
 )
+# Found by CI: an explicit input rate prices an unknown model's input tokens.
+@example(
+    rows=[
+        (date(2026, 10, 25), "claude-opus-4-6", 0, 0, "standard"),
+        (date(2026, 10, 25), "claude-nova-9", 1, 0, "standard"),
+    ],
+    terms=[("", "*", 0, "1.5", date(2026, 10, 25))],
+)
 def test_re_rating_the_same_cards_twice_changes_nothing(
     runtime: Runtime,
     rows: list[tuple[date, str, int, int, str]],
@@ -178,22 +186,27 @@ def test_re_rating_the_same_cards_twice_changes_nothing(
     assert (again.facts_changed, again.delta_usd, dry.facts_changed) == (0, 0, 0)
     assert state(runtime, org_id) == first
     # Once re-rated, a fact is priced by a card exactly when one covers its model and day.
-    models = {fact: model for fact, model in model_of(runtime, org_id).items()}
+    models = model_of(runtime, org_id)
     with runtime.db.session() as session:
-        unpriced = dict(
-            session.execute(
-                select(FactPrice.usage_fact_id, FactPrice.unpriced).where(FactPrice.org_id == org_id)
-            ).all()
-        )
+        unpriced = {
+            fact: {kind for kind in kinds.split(",") if kind}
+            for fact, kinds in session.execute(
+                select(FactPrice.usage_fact_id, FactPrice.unpriced_kinds).where(FactPrice.org_id == org_id)
+            )
+        }
+        explicit = {
+            version: set(rates)
+            for version, rates in session.execute(select(RateCardVersion.id, RateCardVersion.rates))
+        }
     for fact, (day, _, effective, version) in first.items():
         covered = any(
             provider in ("", "anthropic") and fnmatchcase(models[fact], pattern) and start <= day
             for provider, pattern, _, _, start in terms
         )
         assert (version is not None) == covered
-        # Usage of a model no catalogue knows keeps no effective price (without tokens there is none).
-        unknown = models[fact] == "claude-nova-9" and unpriced[fact]
-        assert (effective is not None) == (covered and not unknown)
+        # A kind without a list price has an effective price only where the card names a rate for it.
+        rated = version is not None and unpriced[fact] <= explicit[version]
+        assert (effective is not None) == (covered and rated)
 
 
 def test_a_rate_card_version_is_never_changed(runtime: Runtime) -> None:
