@@ -119,6 +119,7 @@ CASES: dict[tuple[str, str], Builder] = {
     ("GET", "/explore"): lambda rt, me: Call("/explore?by=provider"),
     ("GET", "/explore.csv"): lambda rt, me: Call("/explore.csv?by=day"),
     ("GET", "/sync"): lambda rt, me: Call("/sync"),
+    ("GET", "/reconcile"): lambda rt, me: Call("/reconcile"),
     ("GET", "/connections"): lambda rt, me: Call("/connections"),
     ("POST", "/connections"): _connect,
     ("POST", "/connections/{name}/disconnect"): _disconnect,

@@ -20,7 +20,7 @@ from aispend.web import api, api_dashboard
 from aispend.web.csrf import CsrfError
 from aispend.web.deps import RuntimeDep
 from aispend.web.guard import ForbiddenError, NotSignedInError, is_api, unguarded_routes
-from aispend.web.pages import account, admin, assets, connections, signin, spend
+from aispend.web.pages import account, admin, assets, connections, reconcile, signin, spend
 from aispend.web.templating import render
 
 __all__ = ["create_app"]
@@ -58,6 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api_dashboard.router)
     app.include_router(assets.router)
     app.include_router(spend.router)
+    app.include_router(reconcile.router)
     app.include_router(connections.router)
     app.include_router(signin.router)
     app.include_router(account.router)

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from aispend.model import OVERLAPPING_STREAMS
+from aispend.pricing.figures import DayFigures, day_figures
+from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, ReconcileRow
 from aispend.providers.registry import PROVIDERS, provider_info
 from aispend.reports.queries import Grouping, SpendReport, SpendRow, spend_report
 from aispend.store.schema import Connection, FactPrice, SyncRun, SyncState, UsageFact
@@ -28,6 +31,7 @@ __all__ = [
     "ModelDetail",
     "Overview",
     "connection_statuses",
+    "drift_warnings",
     "model_detail",
     "month_to_date",
     "overview",
@@ -334,8 +338,10 @@ def overview(open_session: SessionFactory, org_id: int, today: date, since: date
             for by, title in (*TOP_GROUPINGS, *TOP_GROUPINGS_PEOPLE)
         ]
         statuses = connection_statuses(session, org_id, today)
+        drift = drift_warnings(session, org_id, since, until)
     first = tops[0][2]
     warnings = [_jsonable(w) for w in first.warnings]
+    warnings += drift
     if first.unpriced_credits:
         warnings.append(
             {
@@ -356,6 +362,48 @@ def overview(open_session: SessionFactory, org_id: int, today: date, since: date
         connections=statuses,
         warnings=warnings,
     )
+
+
+def drift_warnings(session: Session, org_id: int, since: date, until: date) -> list[dict[str, Any]]:
+    """One warning per connection whose billed cost drifts from its usage at list price.
+
+    The same test as the reconciliation's flag (over the threshold and at least a cent),
+    applied to the whole period; ``link`` opens that connection's reconciliation.
+    """
+    periods: dict[int, DayFigures] = {}
+    for (conn, _day), figures in day_figures(session, org_id, since, until).items():
+        periods.setdefault(conn, DayFigures()).add(figures)
+    if not periods:
+        return []
+    names = dict(
+        session.execute(
+            select(Connection.id, Connection.name).where(
+                Connection.org_id == org_id, Connection.id.in_(list(periods))
+            )
+        ).all()
+    )
+    out = []
+    for conn, figures in sorted(periods.items(), key=lambda item: names[item[0]]):
+        row = ReconcileRow("month", f"{since}/{until}", names[conn], "", figures)
+        if not row.flagged(DEFAULT_THRESHOLD_PCT):
+            continue
+        pct = "" if row.drift_pct is None else f" ({row.drift_pct:+}%)"
+        out.append(
+            {
+                "code": "reconciliation_drift",
+                "connection": names[conn],
+                "reported_usd": plain(figures.reported_usd),
+                "list_usd": plain(figures.list_usd),
+                "drift_usd": plain(row.drift_usd),
+                "drift_pct": None if row.drift_pct is None else plain(row.drift_pct),
+                "message": f"{names[conn]}: its usage at list price comes to ${figures.list_usd:,.2f} "
+                f"against ${figures.reported_usd:,.2f} billed{pct}, more than the "
+                f"{DEFAULT_THRESHOLD_PCT}% the reconciliation allows.",
+                "link": "/reconcile?"
+                + urlencode({"since": since, "until": until, "connection": names[conn]}),
+            }
+        )
+    return out
 
 
 def _jsonable(warning: dict[str, Any]) -> dict[str, Any]:
