@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,9 +19,14 @@ from fastapi.testclient import TestClient
 
 from aispend.auth.apitokens import issue_token
 from aispend.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenScope, permissions_of
+from aispend.connections import active_connection_names
+from aispend.limits import connect_claude_enterprise, set_limit
 from aispend.model import UsageRecord
 from aispend.providers.anthropic.simdata import SimulatorSettings
 from aispend.providers.anthropic.simulator import AnthropicSimulator, RunningSimulator, serve
+from aispend.providers.claude_enterprise.simdata import EnterpriseSettings
+from aispend.providers.claude_enterprise.simulator import ClaudeEnterpriseSimulator
+from aispend.providers.claude_enterprise.simulator import serve as serve_enterprise
 from aispend.runtime import Runtime
 from aispend.store.facts import replace_usage_day
 from aispend.web.app import create_app
@@ -95,6 +101,61 @@ def _disconnect(runtime: Runtime, user_id: int) -> Call:
     return Call(f"/connections/{name}/disconnect")
 
 
+_ENTERPRISE: list[tuple[ClaudeEnterpriseSimulator, RunningSimulator]] = []
+LIMITS_SIM = "limits-sim"
+
+
+def _enterprise(runtime: Runtime) -> ClaudeEnterpriseSimulator:
+    """A served Claude Enterprise simulator (started once) connected to ``runtime`` as 'limits-sim'."""
+    if not _ENTERPRISE:
+        simulator = ClaudeEnterpriseSimulator(EnterpriseSettings(history_days=10, rate_limit=(0, 60.0)))
+        server = serve_enterprise(simulator)
+        atexit.register(server.stop)
+        _ENTERPRISE.append((simulator, server))
+    simulator, server = _ENTERPRISE[0]
+    if LIMITS_SIM not in active_connection_names(runtime):
+        connect_claude_enterprise(
+            runtime,
+            name=LIMITS_SIM,
+            key=simulator.settings.full_key,
+            base_url=server.base_url,
+            min_request_interval=0,
+        )
+    return simulator
+
+
+def _member_email(simulator: ClaudeEnterpriseSimulator, n: int) -> str:
+    return [p.email for p in simulator.org.people if not simulator.org.is_deleted(p)][n]
+
+
+def _limits(runtime: Runtime, url: str) -> Call:
+    _enterprise(runtime)
+    return Call(url)
+
+
+def _set_limit(runtime: Runtime, user_id: int) -> Call:
+    email = _member_email(_enterprise(runtime), 20)
+    return Call(f"/limits/{LIMITS_SIM}/set", {"email": email, "amount": "640"})
+
+
+def _clear_limit(runtime: Runtime, user_id: int) -> Call:
+    email = _member_email(_enterprise(runtime), 21)
+    set_limit(runtime, LIMITS_SIM, email, Decimal("320"))
+    return Call(f"/limits/{LIMITS_SIM}/clear", {"email": email})
+
+
+def _answer(runtime: Runtime, n: int, answer: str, form: dict[str, str]) -> Call:
+    """A limit-increase request made pending again, and the form that answers it."""
+    request = list(_enterprise(runtime).limits.requests.values())[n]
+    request.status, request.resolved_at = "pending", None
+    return Call(f"/limits/{LIMITS_SIM}/requests/{request.id}/{answer}", form)
+
+
+def _last_month() -> dict[str, str]:
+    end = datetime.now(UTC).date().replace(day=1) - timedelta(days=1)
+    return {"since": end.replace(day=1).isoformat(), "until": end.isoformat()}
+
+
 CASES: dict[tuple[str, str], Builder] = {
     ("GET", "/"): lambda rt, me: Call("/"),
     ("POST", "/account/organisation"): lambda rt, me: Call(
@@ -136,6 +197,30 @@ CASES: dict[tuple[str, str], Builder] = {
     ("PUT", "/api/v1/users/{user_id}/role"): lambda rt, me: Call(
         f"/api/v1/users/{_fresh_member(rt)}/role", json={"role": "it_admin"}
     ),
+    ("GET", "/rates"): lambda rt, me: Call("/rates"),
+    ("POST", "/rates/cards"): lambda rt, me: Call(
+        "/rates/cards",
+        {"name": f"card-{uuid.uuid4().hex[:6]}", "effective_from": _last_month()["since"], "discount": "10"},
+    ),
+    ("POST", "/rates/credits"): lambda rt, me: Call(
+        "/rates/credits",
+        {
+            "name": f"credit-{uuid.uuid4().hex[:6]}",
+            "amount": "100",
+            "valid_from": _last_month()["since"],
+            "valid_until": _last_month()["until"],
+        },
+    ),
+    ("POST", "/rates/rerate"): lambda rt, me: Call("/rates/rerate", _last_month()),
+    ("GET", "/api/v1/rates"): lambda rt, me: Call("/api/v1/rates"),
+    ("GET", "/limits"): lambda rt, me: _limits(rt, "/limits"),
+    ("GET", "/api/v1/limits"): lambda rt, me: _limits(rt, "/api/v1/limits"),
+    ("POST", "/limits/{connection}/set"): _set_limit,
+    ("POST", "/limits/{connection}/clear"): _clear_limit,
+    ("POST", "/limits/{connection}/requests/{request_id}/approve"): lambda rt, me: _answer(
+        rt, 0, "approve", {"amount": "900"}
+    ),
+    ("POST", "/limits/{connection}/requests/{request_id}/deny"): lambda rt, me: _answer(rt, 1, "deny", {}),
 }
 
 

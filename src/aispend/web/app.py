@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from aispend import __version__
 from aispend.auth.users import admins_of, memberships_of
 from aispend.runtime import Runtime
-from aispend.web import api, api_dashboard
+from aispend.web import api, api_costs, api_dashboard
 from aispend.web.csrf import CsrfError
 from aispend.web.deps import RuntimeDep
 from aispend.web.guard import ForbiddenError, NotSignedInError, is_api, unguarded_routes
-from aispend.web.pages import account, admin, assets, connections, reconcile, signin, spend
+from aispend.web.pages import account, admin, assets, connections, costs, reconcile, signin, spend
 from aispend.web.templating import render
 
 __all__ = ["create_app"]
@@ -56,10 +56,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(api_dashboard.router)
+    app.include_router(api_costs.router)
     app.include_router(assets.router)
     app.include_router(spend.router)
     app.include_router(reconcile.router)
     app.include_router(connections.router)
+    app.include_router(costs.router)
     app.include_router(signin.router)
     app.include_router(account.router)
     app.include_router(admin.router)
