@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -239,10 +241,42 @@ def test_a_cursor_expiring_mid_pagination_restarts_without_gap_or_duplicate(
     assert_matches_truth(runtime, small, since=since)
 
 
+def _fullest_buckets(sim: ClaudeEnterpriseSimulator, since: date) -> tuple[int, int]:
+    """The most groups any daily and any hourly cost bucket of ``[since, today)`` holds, uncapped."""
+    fullest = {}
+    with serve(sim) as server, httpx.Client(base_url=server.base_url) as http:
+        for width, step, limit in (("1d", timedelta(days=1), 31), ("1h", timedelta(hours=1), 168)):
+            moment, most = datetime.combine(since, datetime.min.time(), UTC), 0
+            end = datetime.combine(TODAY, datetime.min.time(), UTC)
+            while moment < end:
+                params = [
+                    ("starting_at", moment.isoformat().replace("+00:00", "Z")),
+                    ("ending_at", min(moment + step * limit, end).isoformat().replace("+00:00", "Z")),
+                    ("bucket_width", width),
+                    ("limit", str(limit)),
+                    *[("group_by[]", name) for name in ce_connector.COST_GROUPS],
+                ]
+                body = http.get(
+                    "/v1/organizations/analytics/cost_report",
+                    params=params,
+                    headers={"x-api-key": sim.settings.full_key, "anthropic-version": "2023-06-01"},
+                ).json()
+                most = max([most, *(len(bucket["results"]) for bucket in body["data"])])
+                moment += step * limit
+            fullest[width] = most
+    return fullest["1d"], fullest["1h"]
+
+
 def test_a_full_bucket_is_read_again_by_the_hour(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The API keeps the top 100 groups of a bucket; here both sides agree on 40.
-    monkeypatch.setattr(ce_buckets, "GROUP_CAP", 40)
-    sim = ClaudeEnterpriseSimulator(EnterpriseSettings(history_days=20, rate_limit=(0, 60.0), group_cap=40))
+    since = TODAY - timedelta(days=20)
+    settings = EnterpriseSettings(history_days=20, rate_limit=(0, 60.0), group_cap=1000)
+    daily, hourly_most = _fullest_buckets(ClaudeEnterpriseSimulator(settings), since)
+    # The API keeps the top 100 groups of a bucket. Here both sides agree on a cap that some
+    # daily buckets reach and no hourly one does (the generated data moves with the date).
+    cap = hourly_most + 1
+    assert cap <= daily
+    monkeypatch.setattr(ce_buckets, "GROUP_CAP", cap)
+    sim = ClaudeEnterpriseSimulator(replace(settings, group_cap=cap))
     with serve(sim) as server:
         connect_claude_enterprise(
             runtime,
@@ -253,8 +287,7 @@ def test_a_full_bucket_is_read_again_by_the_hour(runtime: Runtime, monkeypatch: 
         )
         sync_connection(runtime, "capped", since=TODAY - timedelta(days=20))
     hourly = [r for r in sim.requests if "bucket_width=1h" in r.query and r.path.endswith("cost_report")]
-    assert hourly  # some daily buckets held the 40 groups the simulated API keeps
-    since = TODAY - timedelta(days=20)
+    assert hourly  # some daily buckets held every group the simulated API keeps
     assert cost_by(runtime, "enterprise_cost", CostFact.product, since) == nonzero(
         sim.org.cost_usd_by(lambda c: c.product, since, UNTIL)
     )
