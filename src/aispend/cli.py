@@ -34,7 +34,7 @@ from aispend.connections import (
 from aispend.limits import connect_claude_enterprise
 from aispend.providers.registry import PROVIDERS
 from aispend.reports.format import format_tokens, format_usd
-from aispend.reports.queries import SpendReport, report_period, spend_report
+from aispend.reports.queries import SpendFilters, SpendReport, report_period, spend_report
 from aispend.runtime import Runtime
 from aispend.settings import Settings
 from aispend.sync.locks import ConnectionBusyError
@@ -89,7 +89,10 @@ class By(StrEnum):
     api_key = "api-key"
     user = "user"
     product = "product"
+    token_kind = "token-kind"  # noqa: S105 (a grouping's name, not a secret)
+    service_tier = "service-tier"
     day = "day"
+    week = "week"
     month = "month"
 
 
@@ -430,7 +433,8 @@ def _print_report(report: SpendReport, format: ReportFormat) -> None:
         "cache write",
         "cache read",
         "output",
-        title=f"Spend by {report.by}, {report.since} to {report.until} (UTC, inclusive)",
+        title=f"Spend by {report.by}, {report.since} to {report.until} (UTC, inclusive)"
+        + "".join(f", {name.replace('_', ' ')} {value}" for name, value in report.filters.items()),
         show_footer=True,
     )
     table.columns[0].footer = "Total"
@@ -476,8 +480,24 @@ def report_spend(
         ),
     ] = Cost.effective,
     format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
+    model: Annotated[str | None, typer.Option(help="Only this model (or a by-model row key).")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace or project (its id).")] = None,
+    api_key: Annotated[str | None, typer.Option(help="Only this API key (its id).")] = None,
+    user: Annotated[str | None, typer.Option(help="Only this person (e-mail or user id).")] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product: api, claude_code, codex...")] = None,
+    service_tier: Annotated[
+        str | None, typer.Option(help="Only this service tier: standard, batch, priority, flex, scale...")
+    ] = None,
+    token_kind: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this kind: input, cache-write, cache-read, output, or a non-token cost type "
+            "(web_search...)."
+        ),
+    ] = None,
 ) -> None:
-    """Spend by provider, model, workspace or project, API key, user, day or month (default: last 30 days)."""
+    """Spend by provider, model, workspace or project, API key, user, product, token kind, service tier,
+    day, week or month (default: last 30 days), optionally filtered by any other dimension."""
     runtime = _runtime()
     try:
         first, last = report_period(
@@ -502,6 +522,15 @@ def report_spend(
                 connection_id=connection_id,
                 provider=provider,
                 cost=cost.value,
+                filters=SpendFilters(
+                    model=model,
+                    workspace=workspace,
+                    api_key=api_key,
+                    user=user,
+                    product=product,
+                    service_tier=service_tier,
+                    token_kind=token_kind,
+                ),
             )
         except ValueError as error:
             raise _fail(f"{error}.") from None

@@ -120,6 +120,32 @@ def test_explorer_regroups_filters_and_downloads_the_table(browser: Any, site: S
     page.context.close()
 
 
+def test_explorer_regroups_by_week_with_a_model_filter(browser: Any, site: Site) -> None:
+    page = signed_in(browser, site, "finance_admin")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    models = httpx.get(f"{site.url}/api/v1/spend", params={"by": "model"}, cookies=cookies).json()["rows"]
+    model = next(row["key"] for row in models if row["key"] and row["key"].startswith(("claude", "gpt")))
+    page.goto(site.url + "/explore")
+    page.select_option("#by", "week")
+    page.fill("#f-model", model)
+    page.click("button:has-text('Show')")
+    page.wait_for_selector("#explore-chart[data-drawn=true]")
+    assert "by=week" in page.url
+    assert f"model={model}" in page.url
+    rows = _table_rows(page)
+    assert rows
+    assert all(r[0].startswith("Week of ") for r in rows)
+    assert page.eval_on_selector("#explore-chart", "el => el.data[0].x.length") == len(rows)
+    api = httpx.get(f"{site.url}/api/v1/spend", params={"by": "week", "model": model}, cookies=cookies).json()
+    assert sum(Decimal(r[1]) for r in rows) == Decimal(api["total"]["cost_usd"])
+    with page.expect_download() as download:
+        page.click("#csv-link")
+    lines = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert lines[1:] == rows
+    screenshot(page, "explorer-week-model")
+    page.context.close()
+
+
 def test_a_member_sees_the_no_access_page(browser: Any, site: Site) -> None:
     page = signed_in(browser, site, "member")
     assert "You are a Member" in page.inner_text("main")

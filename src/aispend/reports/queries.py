@@ -2,26 +2,51 @@
 
 Cost comes from what the provider billed (cost facts), split per API key by the
 stored allocation; tokens come from the usage report. Rows of every grouping add up
-to the same total, to the billionth of a dollar.
+to the same total, to the billionth of a dollar, with or without filters
+(``reports.dimensions.SpendFilters``): a filter narrows the cost source and the usage
+alike, so the filtered total is the sum of its rows too.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
 
-from sqlalchemy import func, literal, select, type_coerce
+from sqlalchemy import false, func, literal, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from aispend.credit_rates import PricedCredits, priced_credits
 from aispend.model import OVERLAPPING_STREAMS
+from aispend.pricing.allocate import allocate
+from aispend.pricing.catalog import list_price_per_mtok
 from aispend.pricing.unpriced import unpriced_warnings
 from aispend.providers.registry import PROVIDERS
+from aispend.reports.dimensions import (
+    ALLOCATED_DIMENSIONS,
+    NON_TOKEN_LABELS,
+    TOKEN_KIND_LABELS,
+    TOKEN_KINDS,
+    SpendFilters,
+    cost_kind,
+    cost_model_key,
+    cost_tier,
+    cost_tier_of,
+    kind_of_cost,
+    product_key,
+    refuse_mixed,
+    tier_label,
+    tiered,
+    usage_model_key,
+    usage_tier,
+    usage_tier_of,
+    week_key,
+    week_label,
+)
 from aispend.store.allocations import UNALLOCATED
 from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, FactPrice, UsageFact
 from aispend.store.types import Money
@@ -29,8 +54,11 @@ from aispend.store.types import Money
 __all__ = [
     "COST_BASES",
     "GROUPINGS",
+    "PERIODS",
+    "UNATTRIBUTED",
     "CostBasis",
     "Grouping",
+    "SpendFilters",
     "SpendReport",
     "SpendRow",
     "report_period",
@@ -39,26 +67,26 @@ __all__ = [
 
 CostBasis = Literal["reported", "list", "effective"]
 COST_BASES: Final[tuple[str, ...]] = get_args(CostBasis)
-Grouping = Literal["provider", "model", "workspace", "project", "api-key", "user", "product", "day", "month"]
+Grouping = Literal[
+    "provider",
+    "model",
+    "workspace",
+    "project",
+    "api-key",
+    "user",
+    "product",
+    "token-kind",
+    "service-tier",
+    "day",
+    "week",
+    "month",
+]
 GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
+PERIODS: Final = ("day", "week", "month")
 TOKEN_FIELDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
 UNATTRIBUTED = "unattributed"
 ENTERPRISE_USER_COST = "enterprise_user_cost"
 
-NON_TOKEN_LABELS = {
-    "web_search": "Web search",
-    "code_execution": "Code execution",
-    "session_usage": "Managed Agents sessions",
-    "file_search": "File search",
-    "code_interpreter": "Code interpreter sessions",
-    "vector_store": "Vector store storage",
-    "grounding": "Grounding",
-    "cache_storage": "Context cache storage",
-    "credit": "Credits",
-    "unparsed_sku": "SKUs not yet recognised",
-    "other": "Other charges",
-    "": "Other charges",
-}
 SPECIAL_KEY_LABELS = {
     UNALLOCATED: "Not attributable to an API key",
     UNATTRIBUTED: "Not attributed to a user",
@@ -77,6 +105,25 @@ PRODUCT_LABELS = {
     "claude_design": "Claude Design",
     "claude-in-slack": "Claude in Slack",
 }
+# Usage stream of non-token usage -> the cost type its quantity is billed as (as the allocation).
+_QUANTITY_KINDS = {
+    "web_search_calls": "web_search",
+    "file_search_calls": "file_search",
+    "code_interpreter_sessions": "code_interpreter",
+    "vector_stores": "vector_store",
+    "images": "images",
+    "audio_speeches": "audio_speech",
+    "audio_transcriptions": "audio_transcription",
+}
+# Token kind -> the catalog's token types whose list prices weigh it (see ``_kind_split``).
+_PRICED_KINDS = (
+    ("input", "input"),
+    ("cache-write", "cache_write_5m"),
+    ("cache-write", "cache_write_1h"),
+    ("cache-write", "cache_write"),
+    ("cache-read", "cache_read"),
+    ("output", "output"),
+)
 
 
 @dataclass
@@ -130,6 +177,8 @@ class SpendReport:
     converted_from: tuple[str, ...] = ()
     # Usage without a list price (``pricing.unpriced``): flagged and counted, never $0.
     warnings: tuple[dict[str, Any], ...] = ()
+    # The filters that narrowed the report, by name (``SpendFilters.active``).
+    filters: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -150,6 +199,8 @@ class SpendReport:
             body["unpriced_credits"] = format(self.unpriced_credits.normalize(), "f")
         if self.warnings:
             body["warnings"] = list(self.warnings)
+        if self.filters:
+            body["filters"] = dict(self.filters)
         return body
 
 
@@ -202,6 +253,7 @@ class _Query:
         until: date,
         connection_ids: list[int] | None,
         basis: CostBasis = "reported",
+        filters: SpendFilters | None = None,
     ):
         self.basis = basis
         self.session = session
@@ -209,6 +261,17 @@ class _Query:
         self.since = since
         self.until = until
         self.connection_ids = connection_ids
+        self.filters = filters or SpendFilters()
+        # Model, API key and user exist only in the allocated split: it answers for cost then.
+        self.cost_table: Any = AllocatedCost if self.filters.dimensions() & ALLOCATED_DIMENSIONS else CostFact
+        self.providers = dict(
+            session.execute(
+                select(Connection.id, Connection.provider).where(Connection.org_id == org_id)
+            ).all()
+        )
+        # (connection, provider user id) pairs that are the filtered person (see ``narrow_to_person``).
+        self.person: list[tuple[int, str]] = []
+        self.people: _People | None = None
 
     def scope(self, statement: Any, table: Any) -> Any:
         """Organisation, days and connections; cost only from streams that are not a second view."""
@@ -223,9 +286,78 @@ class _Query:
         )
         if self.connection_ids is not None:
             statement = statement.where(table.connection_id.in_(self.connection_ids))
-        return statement
+        return statement.where(*self.conditions(table))
 
-    def cost(self, *columns: Any, table: Any = CostFact) -> list[Any]:
+    def conditions(self, table: Any) -> list[Any]:
+        """The filters, as conditions on ``table`` (each table answers the dimensions it holds).
+
+        A token-kind filter narrows cost lines here; usage keeps its rows and ``tokens`` keeps
+        only that kind's tokens and money.
+        """
+        f = self.filters
+        out: list[Any] = []
+        if f.workspace:
+            out.append(table.workspace_id == f.workspace)
+        if table is UsageFact:
+            if f.model:
+                out.append(usage_model_key() == f.model)
+            if f.api_key:
+                out.append(UsageFact.api_key_id == f.api_key)
+            if f.user:
+                out.append(self._person(UsageFact))
+            if f.product:
+                out.append(product_key(UsageFact) == f.product)
+            if f.service_tier:
+                out.append(usage_tier(self.tiered()) == f.service_tier)
+        elif table is AllocatedCost:
+            if f.model:
+                out.append(cost_model_key(AllocatedCost) == f.model)
+            if f.api_key:
+                out.append(AllocatedCost.api_key_id == f.api_key)
+            if f.user:
+                out.append(self._person(AllocatedCost))
+            if f.token_kind:
+                out.append(cost_kind(AllocatedCost) == f.token_kind)
+        elif table is CostFact:
+            if f.product:
+                out.append(product_key(CostFact) == f.product)
+            if f.service_tier:
+                out.append(cost_tier(self.tiered()) == f.service_tier)
+            if f.token_kind:
+                out.append(cost_kind(CostFact) == f.token_kind)
+        return out
+
+    def tiered(self) -> list[int]:
+        """Connections whose provider leaves the standard tier unnamed."""
+        return [conn for conn, provider in self.providers.items() if tiered(provider)]
+
+    def _person(self, table: Any) -> Any:
+        if not self.person:
+            return false()
+        return tuple_(table.connection_id, table.user_id).in_(self.person)
+
+    def narrow_to_person(self) -> None:
+        """Resolve the user filter (a person's row key) to the provider user ids that are that person."""
+        people = self.people = _People(self)
+        found: set[tuple[int, str]] = set()
+        for table in (AllocatedCost, UsageFact):
+            statement = (
+                select(table.connection_id, table.user_id)
+                .distinct()
+                .where(
+                    table.org_id == self.org_id,
+                    table.day >= self.since,
+                    table.day <= self.until,
+                    table.user_id != "",
+                )
+            )
+            for conn, user in self.session.execute(statement):
+                if people.who(conn, user)[0] == self.filters.user:
+                    found.add((conn, user))
+        self.person = sorted(found)
+
+    def cost(self, *columns: Any, table: Any = None) -> list[Any]:
+        table = self.cost_table if table is None else table
         statement = select(*columns, func.sum(table.amount_usd)).group_by(*columns)
         return list(self.session.execute(self.scope(statement, table)).all())
 
@@ -243,6 +375,14 @@ class _Query:
             if provider in PROVIDERS and grouping in PROVIDERS[provider].lacks
         }
 
+    def credits_apply(self) -> bool:
+        """Whether seat-plan credits (Codex) can match the filters: they have no workspace,
+        API key or tier; their model, product and kind are ``codex``."""
+        f = self.filters
+        if f.workspace or f.api_key or f.service_tier:
+            return False
+        return all(value in (None, CODEX) for value in (f.model, f.product, f.token_kind))
+
     def credits(self, *by: str) -> list[tuple[int, tuple[str, ...], Decimal]]:
         """(connection, key, dollars) of Codex credits priced at the contract rate of their day.
 
@@ -259,11 +399,36 @@ class _Query:
         return out
 
     def _credits(self, by: tuple[str, ...]) -> list[PricedCredits]:
-        priced = priced_credits(self.session, self.org_id, since=self.since, until=self.until, by=by)
-        return [p for p in priced if self.connection_ids is None or p.connection_id in self.connection_ids]
+        if not self.credits_apply():
+            return []
+        person = ("user_id",) if self.filters.user else ()
+        priced = priced_credits(
+            self.session, self.org_id, since=self.since, until=self.until, by=(*by, *person)
+        )
+        out = []
+        for p in priced:
+            if self.connection_ids is not None and p.connection_id not in self.connection_ids:
+                continue
+            if person:
+                assert self.people is not None
+                if self.people.who(p.connection_id, p.key[-1])[0] != self.filters.user:
+                    continue
+                p = replace(p, key=p.key[: len(by)])
+            out.append(p)
+        return out
 
     def tokens(self, *columns: Any) -> list[Any]:
-        """Token sums over every usage stream that is not a second view of another."""
+        """Token sums over every usage stream that is not a second view of another.
+
+        Under a token-kind filter, only that kind's tokens and its share of the usage's money.
+        """
+        kind = self.filters.token_kind
+        if kind:
+            return [
+                (*key, *counts, money)
+                for (key, found), (counts, money) in self.kind_tokens(*columns).items()
+                if found == kind
+            ]
         statement = _priced(
             select(*columns, *_token_columns(self.basis)).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)),
             self.basis,
@@ -271,6 +436,60 @@ class _Query:
         if columns:
             statement = statement.group_by(*columns)
         return list(self.session.execute(self.scope(statement, UsageFact)).all())
+
+    def kind_tokens(self, *columns: Any) -> dict[tuple[tuple[Any, ...], str], tuple[list[int], Decimal]]:
+        """Usage per ``columns`` and token kind: each kind's tokens, and its part of the money.
+
+        A usage fact's list (or rate-card) money is stored whole, not per kind, so it is split
+        over its kinds in proportion to their list prices on its day (largest remainder, so the
+        parts add up exactly); non-token usage is its own kind (``web_search``...).
+        """
+        out: dict[tuple[tuple[Any, ...], str], tuple[list[int], Decimal]] = {}
+
+        def add(key: tuple[Any, ...], kind: str, index: int | None, count: int, money: Decimal) -> None:
+            counts, before = out.get((key, kind), ([0, 0, 0, 0], Decimal(0)))
+            if index is not None:
+                counts[index] += count
+            out[(key, kind)] = counts, before + money
+
+        n = len(columns)
+        detail = (UsageFact.connection_id, UsageFact.day, UsageFact.model, UsageFact.stream, UsageFact.unit)
+        priced = self.basis != "reported"
+        sums = [
+            func.sum(getattr(UsageFact, name))
+            for name in (
+                "input_tokens",
+                "cache_write_5m_tokens",
+                "cache_write_1h_tokens",
+                "cache_write_other_tokens",
+                "cache_read_tokens",
+                "output_tokens",
+            )
+        ]
+        money = _token_columns(self.basis)[-1]
+        group = (*columns, *detail) if priced else columns
+        statement = _priced(
+            select(*group, *sums, money).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)), self.basis
+        )
+        if group:
+            statement = statement.group_by(*group)
+        for row in self.session.execute(self.scope(statement, UsageFact)):
+            key = tuple(row[:n])
+            tokens = [int(value or 0) for value in row[len(group) : len(group) + 6]]
+            by_kind = dict(zip(TOKEN_KINDS, (tokens[0], sum(tokens[1:4]), tokens[4], tokens[5]), strict=True))
+            for index, kind in enumerate(TOKEN_KINDS):
+                if by_kind[kind]:
+                    add(key, kind, index, by_kind[kind], Decimal(0))
+            amount = Decimal(row[-1] or 0)
+            if not amount:
+                continue
+            conn, day, model, stream, unit = row[n : n + 5]
+            if unit:
+                add(key, _QUANTITY_KINDS.get(stream, "other"), None, 0, amount)
+                continue
+            for kind, share in _kind_split(self.providers.get(conn, ""), model, day, tokens, amount).items():
+                add(key, kind, None, 0, share)
+        return out
 
     def connection_names(self) -> dict[int, str]:
         rows = self.session.execute(
@@ -285,6 +504,27 @@ class _Query:
             )
         )
         return {(conn, pid): name for conn, pid, name in rows}
+
+
+def _kind_split(
+    provider: str, model: str, day: date, tokens: list[int], amount: Decimal
+) -> dict[str, Decimal]:
+    """``amount`` over a usage group's token kinds, weighted by tokens times list price."""
+    counts = dict(zip((token_type for _, token_type in _PRICED_KINDS), tokens, strict=True))
+    weights: dict[str, int] = defaultdict(int)
+    plain: dict[str, int] = defaultdict(int)
+    for kind, token_type in _PRICED_KINDS:
+        count = counts[token_type]
+        plain[kind] += count
+        price = list_price_per_mtok(provider, model, token_type, day) if count else None
+        if price is not None:
+            # Whole billionths of a dollar: exact integers for allocate().
+            weights[kind] += int(count * price * 1000)
+    for chosen in (weights, plain):
+        if any(value > 0 for value in chosen.values()):
+            return allocate(amount, {kind: max(value, 0) for kind, value in chosen.items()})
+    # Money with no tokens to carry it (web search requests only): its own row.
+    return {"other": amount}
 
 
 class _Rows:
@@ -332,7 +572,7 @@ def _by_model(query: _Query, rows: _Rows) -> None:
 
 
 def _by_dimension(
-    query: _Query, rows: _Rows, cost_table: Any, column: str, kind: str, empty: str, grouping: str
+    query: _Query, rows: _Rows, cost_table: Any | None, column: str, kind: str, empty: str, grouping: str
 ) -> None:
     names = query.names(kind)
     connections = query.connection_names()
@@ -352,6 +592,7 @@ def _by_dimension(
         value = "" if conn in lacking else value
         return rows.get((conn, value), value or None, label(conn, value))
 
+    cost_table = cost_table or query.cost_table
     for conn, value, amount in query.cost(
         cost_table.connection_id, getattr(cost_table, column), table=cost_table
     ):
@@ -364,38 +605,26 @@ def _by_dimension(
 
 
 def _by_provider(query: _Query, rows: _Rows) -> None:
-    def label(provider: str) -> str:
+    def row(conn: int) -> SpendRow:
+        provider = query.providers[conn]
         info = PROVIDERS.get(provider)
-        return info.display_name if info else provider
+        return rows.get(provider, provider, info.display_name if info else provider)
 
-    join = CostFact.connection_id == Connection.id
-    statement = select(Connection.provider, func.sum(CostFact.amount_usd)).join(Connection, join)
-    for provider, amount in query.session.execute(
-        query.scope(statement.group_by(Connection.provider), CostFact)
-    ):
-        rows.get(provider, provider, label(provider)).cost_usd += amount
-    statement = (
-        select(Connection.provider, *_token_columns(query.basis))
-        .join(Connection, UsageFact.connection_id == Connection.id)
-        .where(UsageFact.stream.not_in(OVERLAPPING_STREAMS))
-        .group_by(Connection.provider)
-    )
-    for provider, *counts in query.session.execute(query.scope(_priced(statement, query.basis), UsageFact)):
-        rows.get(provider, provider, label(provider)).add_tokens(counts)
-    providers = dict(query.session.execute(select(Connection.id, Connection.provider)).all())
+    for conn, amount in query.cost(query.cost_table.connection_id):
+        row(conn).cost_usd += amount
+    for conn, *counts in query.tokens(UsageFact.connection_id):
+        row(conn).add_tokens(counts)
     for conn, _, usd in query.credits():
-        provider = providers[conn]
-        rows.get(provider, provider, label(provider)).cost_usd += usd
+        row(conn).cost_usd += usd
     for conn, credits in query.unpriced().items():
-        row = rows.get(providers[conn], providers[conn], label(providers[conn]))
-        row.label += f" ({credits.normalize():,f} credits unpriced)"
+        row(conn).label += f" ({credits.normalize():,f} credits unpriced)"
 
 
 def _by_product(query: _Query, rows: _Rows) -> None:
     def label(product: str) -> str:
         return PRODUCT_LABELS.get(product, product.replace("_", " ").capitalize())
 
-    for product, amount in query.cost(CostFact.product):
+    for product, amount in query.cost(CostFact.product, table=CostFact):
         product = product or API_PRODUCT
         rows.get(product, product, label(product)).cost_usd += amount
     for product, *counts in query.tokens(UsageFact.product):
@@ -405,20 +634,66 @@ def _by_product(query: _Query, rows: _Rows) -> None:
         rows.get(CODEX, CODEX, label(CODEX)).cost_usd += usd
 
 
-def _by_period(query: _Query, rows: _Rows, monthly: bool) -> None:
-    def key(day: date) -> str:
-        return day.strftime("%Y-%m") if monthly else day.isoformat()
+_PERIOD_KEYS: dict[str, tuple[Callable[[date], str], Callable[[date], str]]] = {
+    "day": (date.isoformat, lambda day: day.strftime("%a %d %b %Y")),
+    "week": (week_key, week_label),
+    "month": (lambda day: day.strftime("%Y-%m"), lambda day: day.strftime("%B %Y")),
+}
 
-    def label(day: date) -> str:
-        return day.strftime("%B %Y") if monthly else day.strftime("%a %d %b %Y")
 
-    for day, amount in query.cost(CostFact.day):
+def _by_period(query: _Query, rows: _Rows, period: str) -> None:
+    key, label = _PERIOD_KEYS[period]
+    for day, amount in query.cost(query.cost_table.day):
         rows.get(key(day), key(day), label(day)).cost_usd += amount
     for day, *counts in query.tokens(UsageFact.day):
         rows.get(key(day), key(day), label(day)).add_tokens(counts)
     for _, (day_text,), usd in query.credits("day"):
         day = date.fromisoformat(day_text)
         rows.get(key(day), key(day), label(day)).cost_usd += usd
+
+
+def _kind_label(kind: str) -> str:
+    if kind == CODEX:
+        return PRODUCT_LABELS[CODEX]
+    return TOKEN_KIND_LABELS.get(kind) or NON_TOKEN_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def _by_token_kind(query: _Query, rows: _Rows) -> None:
+    """Cost by the kind its line bills; each kind's tokens, so a row's tokens are of its kind."""
+    table = query.cost_table
+    for token_type, cost_type, amount in query.cost(table.token_type, table.cost_type):
+        kind = kind_of_cost(token_type, cost_type)
+        rows.get(kind, kind, _kind_label(kind)).cost_usd += amount
+    for ((), kind), (counts, money) in query.kind_tokens().items():
+        if query.filters.token_kind in (None, kind):
+            rows.get(kind, kind, _kind_label(kind)).add_tokens([*counts, money])
+    for _, _, usd in query.credits():
+        rows.get(CODEX, CODEX, _kind_label(CODEX)).cost_usd += usd
+
+
+def _by_service_tier(query: _Query, rows: _Rows) -> None:
+    """Cost by the tier its line was billed in, tokens by the tier they ran in.
+
+    Where a provider names no tier (tool and storage lines, seat plans), its connection has
+    one row that says so, never a zero row per tier.
+    """
+    names = query.connection_names()
+
+    def row(conn: int, tier: str) -> SpendRow:
+        if tier:
+            return rows.get(tier, tier, tier_label(tier))
+        return rows.get(("none", conn), None, f"No service tier reported ({names[conn]})")
+
+    for conn, tier, token_type, amount in query.cost(
+        CostFact.connection_id, CostFact.service_tier, CostFact.token_type, table=CostFact
+    ):
+        row(conn, cost_tier_of(tier, token_type, query.providers.get(conn, ""))).cost_usd += amount
+    for conn, tier, batch, *counts in query.tokens(
+        UsageFact.connection_id, UsageFact.service_tier, UsageFact.batch
+    ):
+        row(conn, usage_tier_of(tier, batch, query.providers.get(conn, ""))).add_tokens(counts)
+    for conn, _, usd in query.credits():
+        row(conn, "").cost_usd += usd
 
 
 class _People:
@@ -455,8 +730,13 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
 
     The rest of the bill is one row, so the rows still add up to the total.
     """
-    people = _People(query)
+    people = query.people or _People(query)
+    # A provider without users is one row that says so (below), whatever ids its facts carry.
+    lacking = query.lacking("user")
     attributed = SpendRow(None, "")
+    # Second views (Claude Enterprise's per-seat cost, Claude Code's estimates) describe bills
+    # counted elsewhere and cannot be narrowed like them: only an unfiltered report shows them.
+    whole = not query.filters.active()
 
     def row(conn: int, user: str) -> SpendRow:
         key, label = people.who(conn, user)
@@ -465,11 +745,11 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
     for conn, user, amount in query.cost(
         AllocatedCost.connection_id, AllocatedCost.user_id, table=AllocatedCost
     ):
-        if user:
+        if user and conn not in lacking:
             row(conn, user).cost_usd += amount
             attributed.cost_usd += amount
     for conn, user, *counts in query.tokens(UsageFact.connection_id, UsageFact.user_id):
-        if user:
+        if user and conn not in lacking:
             row(conn, user).add_tokens(counts)
             attributed.add_tokens(counts)
     # Claude Enterprise's per-person cost report splits its organisation's bill by seat.
@@ -478,21 +758,20 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
         .where(CostFact.stream == ENTERPRISE_USER_COST, CostFact.user_id != "")
         .group_by(CostFact.connection_id, CostFact.user_id)
     )
-    for conn, user, amount in query.session.execute(query.scope_days(statement, CostFact)):
+    for conn, user, amount in query.session.execute(query.scope_days(statement, CostFact)) if whole else ():
         row(conn, user).cost_usd += amount
         attributed.cost_usd += amount
     for conn, (user,), usd in query.credits("user_id"):
         if user:
             row(conn, user).cost_usd += usd
             attributed.cost_usd += usd
-    for conn, user, estimate, *counts in _claude_code_rows(query):
+    for conn, user, estimate, *counts in _claude_code_rows(query) if whole else ():
         target = row(conn, user)
         target.cost_usd += estimate
         target.add_tokens(counts)
         attributed.cost_usd += estimate
         attributed.add_tokens(counts)
-    lacking = query.lacking("user")
-    for conn, amount in query.cost(CostFact.connection_id):
+    for conn, amount in query.cost(query.cost_table.connection_id):
         if conn in lacking:
             rows.get(("lacking", conn), None, lacking[conn]).cost_usd += amount
             attributed.cost_usd += amount
@@ -500,10 +779,13 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
         if conn in lacking:
             rows.get(("lacking", conn), None, lacking[conn]).add_tokens(counts)
             attributed.add_tokens(counts)
-    rest = rows.get(UNATTRIBUTED, UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
+    rest = SpendRow(UNATTRIBUTED, SPECIAL_KEY_LABELS[UNATTRIBUTED])
     rest.cost_usd = total.cost_usd - attributed.cost_usd
     for name in (*TOKEN_FIELDS, "basis_usd"):
         setattr(rest, name, getattr(total, name) - getattr(attributed, name))
+    if whole or any(getattr(rest, name) for name in ("cost_usd", *TOKEN_FIELDS, "basis_usd")):
+        # A filtered report has no zero remainder row: nothing is left to attribute.
+        rows.rows[UNATTRIBUTED] = rest
 
 
 def _claude_code_rows(query: _Query) -> Iterable[Any]:
@@ -523,7 +805,8 @@ def _claude_code_rows(query: _Query) -> Iterable[Any]:
 
 def _total(query: _Query) -> SpendRow:
     total = SpendRow(None, "Total")
-    for (amount,) in query.session.execute(query.scope(select(func.sum(CostFact.amount_usd)), CostFact)):
+    table = query.cost_table
+    for (amount,) in query.session.execute(query.scope(select(func.sum(table.amount_usd)), table)):
         total.cost_usd = amount or Decimal(0)
     for _, _, usd in query.credits():
         total.cost_usd += usd
@@ -553,6 +836,64 @@ def report_period(since: date | None, until: date | None, today: date) -> tuple[
     return first, last
 
 
+def _filter_warnings(query: _Query) -> list[dict[str, Any]]:
+    """Leave out connections whose provider lacks a filtered dimension; a warning names each."""
+    warnings: list[dict[str, Any]] = []
+    names = query.connection_names()
+    in_scope = query.connection_ids if query.connection_ids is not None else sorted(names)
+    excluded: set[int] = set()
+    for name, value in query.filters.active().items():
+        for conn, why in query.lacking(name.replace("_", "-")).items():
+            if conn in in_scope and conn not in excluded and _has_facts(query, conn):
+                warnings.append(
+                    {
+                        "code": "filter_excludes_connection",
+                        "filter": name,
+                        "connection": names[conn],
+                        "provider": query.providers[conn],
+                        "message": f"{why}: its spend is left out of this report, "
+                        f"which is filtered to {name.replace('_', ' ')} {value!r}.",
+                    }
+                )
+            excluded.add(conn)
+    if excluded:
+        query.connection_ids = [conn for conn in in_scope if conn not in excluded]
+    return warnings
+
+
+def _has_facts(query: _Query, conn: int) -> bool:
+    for table in (CostFact, UsageFact):
+        found = query.session.scalar(
+            select(table.id)
+            .where(
+                table.org_id == query.org_id,
+                table.connection_id == conn,
+                table.day >= query.since,
+                table.day <= query.until,
+            )
+            .limit(1)
+        )
+        if found is not None:
+            return True
+    return False
+
+
+def _second_view_warning(query: _Query) -> list[dict[str, Any]]:
+    """By user with filters: say that per-seat cost and Claude Code estimates are not shown."""
+    for stream, table in ((ENTERPRISE_USER_COST, CostFact), ("claude_code", UsageFact)):
+        statement = select(table.id).where(table.stream == stream).limit(1)
+        if query.session.scalar(query.scope_days(statement, table)) is not None:
+            return [
+                {
+                    "code": "second_views_left_out",
+                    "message": "Claude Enterprise's per-seat cost and Claude Code's per-person estimates "
+                    "describe bills counted elsewhere and cannot be filtered like them: with a filter, "
+                    "users are credited only with the cost allocated to them.",
+                }
+            ]
+    return []
+
+
 def spend_report(
     session: Session,
     org_id: int,
@@ -563,6 +904,7 @@ def spend_report(
     connection_id: int | None = None,
     provider: str | None = None,
     cost: CostBasis = "effective",
+    filters: SpendFilters | None = None,
 ) -> SpendReport:
     """Spend for the inclusive UTC days ``[since, until]``, grouped ``by`` one dimension.
 
@@ -570,7 +912,13 @@ def spend_report(
     is what the money is: ``reported`` (the providers' bills), ``list`` (usage at list price)
     or ``effective`` (the bills with the organisation's rate cards applied; where no card
     prices a fact, the reported cost stands).
+
+    ``filters`` narrow cost and tokens alike to one value of any other dimensions; the rows
+    still add up to the (filtered) total. A connection whose provider has no such dimension
+    (Google Cloud has no API keys) is left out, and ``warnings`` say so. Model, API key and
+    user cannot be combined with service tier or product (``dimensions.refuse_mixed``).
     """
+    filters = filters or SpendFilters()
     if cost not in COST_BASES:
         raise ValueError(f"cost must be one of {', '.join(COST_BASES)}, not {cost!r}")
     if by not in GROUPINGS:
@@ -579,15 +927,21 @@ def spend_report(
         raise ValueError(f"--until {until} is before --since {since}")
     if provider is not None and provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+    refuse_mixed(by, filters)
     connections = _connection_ids(session, org_id, connection_id, provider)
-    query = _Query(session, org_id, since, until, connections, cost)
+    query = _Query(session, org_id, since, until, connections, cost, filters)
+    notes = _filter_warnings(query)
+    if filters.user:
+        query.narrow_to_person()
+    if by == "user" and filters.active():
+        notes += _second_view_warning(query)
     total = _total(query)
     rows = _Rows()
     if by == "model":
         _by_model(query, rows)
     elif by in ("workspace", "project"):
         # OpenAI's projects and Google Cloud's projects stand where Anthropic's workspaces do.
-        _by_dimension(query, rows, CostFact, "workspace_id", "workspace", "Default", by)
+        _by_dimension(query, rows, None, "workspace_id", "workspace", "Default", by)
     elif by == "api-key":
         _by_dimension(
             query, rows, AllocatedCost, "api_key_id", "api_key", "No API key (Console, Workbench)", by
@@ -596,14 +950,18 @@ def spend_report(
         _by_provider(query, rows)
     elif by == "product":
         _by_product(query, rows)
-    elif by in ("day", "month"):
-        _by_period(query, rows, monthly=by == "month")
+    elif by == "token-kind":
+        _by_token_kind(query, rows)
+    elif by == "service-tier":
+        _by_service_tier(query, rows)
+    elif by in PERIODS:
+        _by_period(query, rows, by)
     else:
         _by_user(query, rows, total)
     ordered = list(rows.rows.values())
     for row in (*ordered, total):
         row.settle(cost)
-    if by in ("day", "month"):
+    if by in PERIODS:
         ordered.sort(key=lambda row: row.key or "")
     else:
         ordered.sort(key=lambda row: (-row.cost_usd, row.key or ""))
@@ -620,5 +978,6 @@ def spend_report(
         cost=cost,
         unpriced_credits=unpriced,
         converted_from=tuple(sorted(currencies)),
-        warnings=tuple(unpriced_warnings(session, org_id, since, until, query.connection_ids)),
+        warnings=(*unpriced_warnings(session, org_id, since, until, query.connection_ids), *notes),
+        filters=filters.active(),
     )

@@ -14,13 +14,19 @@ from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
-from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, report_period, spend_report
+from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, SpendFilters, report_period, spend_report
 from aispend.store.schema import Connection
 from aispend.web.deps import AccountUser, AuditReader, RuntimeDep, SpendViewer, UserManager, org_db
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
+
+# No NUL: PostgreSQL refuses it in any text, so it could only ever fail the query.
+NO_NUL = r"^[^\x00]*$"
+FilterQuery = Annotated[
+    str | None, Query(description="Only this model (or a by-model row key)", max_length=200, pattern=NO_NUL)
+]
 
 
 class SpendRowPublic(BaseModel):
@@ -51,7 +57,12 @@ class SpendReportPublic(BaseModel):
         default=None, description="Billing currencies converted to USD at the provider's own rate"
     )
     warnings: list[dict[str, Any]] | None = Field(
-        default=None, description="Usage with no list price (never priced at $0): provider, model, kinds"
+        default=None,
+        description="Usage with no list price (never priced at $0): provider, model, kinds; "
+        "connections a filter leaves out because their provider lacks the dimension",
+    )
+    filters: dict[str, str] | None = Field(
+        default=None, description="The dimension filters that narrowed the report, when any"
     )
 
 
@@ -119,6 +130,38 @@ def spend(
         CostBasis,
         Query(description="reported, list (usage at list price) or effective (rate cards applied; default)"),
     ] = "effective",
+    model: FilterQuery = None,
+    workspace: Annotated[
+        str | None,
+        Query(description="Only this workspace or project (its id)", max_length=200, pattern=NO_NUL),
+    ] = None,
+    api_key: Annotated[
+        str | None, Query(description="Only this API key (its id)", max_length=200, pattern=NO_NUL)
+    ] = None,
+    user: Annotated[
+        str | None, Query(description="Only this person (e-mail or user id)", max_length=320, pattern=NO_NUL)
+    ] = None,
+    product: Annotated[
+        str | None,
+        Query(description="Only this product: api, claude_code, codex...", max_length=40, pattern=NO_NUL),
+    ] = None,
+    service_tier: Annotated[
+        str | None,
+        Query(
+            description="Only this service tier: standard, batch, priority, flex...",
+            max_length=40,
+            pattern=NO_NUL,
+        ),
+    ] = None,
+    token_kind: Annotated[
+        str | None,
+        Query(
+            description="Only this kind: input, cache-write, cache-read, output, or a non-token cost type "
+            "such as web_search",
+            max_length=40,
+            pattern=NO_NUL,
+        ),
+    ] = None,
 ) -> SpendReportPublic:
     """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
     try:
@@ -137,6 +180,15 @@ def spend(
                 connection_id=connection_id,
                 provider=provider,
                 cost=cost,
+                filters=SpendFilters(
+                    model=model,
+                    workspace=workspace,
+                    api_key=api_key,
+                    user=user,
+                    product=product,
+                    service_tier=service_tier,
+                    token_kind=token_kind,
+                ),
             )
         except ValueError as error:
             raise HTTPException(422, detail=str(error)) from None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
@@ -15,7 +15,23 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from aispend.providers.registry import PROVIDERS
-from aispend.reports.queries import GROUPINGS, Grouping, SpendReport, SpendRow, report_period, spend_report
+from aispend.reports.dimensions import (
+    NON_TOKEN_LABELS,
+    SERVICE_TIER_LABELS,
+    TOKEN_KIND_LABELS,
+    TOKEN_KINDS,
+)
+from aispend.reports.queries import (
+    GROUPINGS,
+    PERIODS,
+    UNATTRIBUTED,
+    Grouping,
+    SpendFilters,
+    SpendReport,
+    SpendRow,
+    report_period,
+    spend_report,
+)
 from aispend.store.schema import Connection
 from aispend.web.dashboard import (
     connection_statuses,
@@ -51,8 +67,36 @@ GROUPING_LABELS = {
     "api-key": "API key",
     "user": "User",
     "product": "Product",
+    "token-kind": "Token kind",
+    "service-tier": "Service tier",
     "day": "Day",
+    "week": "Week",
     "month": "Month",
+}
+# (query parameter, heading): the Explorer's dimension filters, in the form's order.
+FILTER_LABELS: tuple[tuple[str, str], ...] = (
+    ("model", "Model"),
+    ("workspace", "Workspace or project"),
+    ("api_key", "API key"),
+    ("user", "User"),
+    ("product", "Product"),
+    ("service_tier", "Service tier"),
+    ("token_kind", "Token kind"),
+)
+TOKEN_KIND_CHOICES = {
+    **{kind: TOKEN_KIND_LABELS[kind] for kind in TOKEN_KINDS},
+    **{kind: label for kind, label in NON_TOKEN_LABELS.items() if kind},
+    "codex": "Codex (credits at contract rate)",
+}
+# Grouping -> (the filter its row key sets, the grouping to show next): a row label's drill-down.
+DRILL_DOWN: dict[str, tuple[str, str]] = {
+    "workspace": ("workspace", "model"),
+    "project": ("workspace", "model"),
+    "api-key": ("api_key", "model"),
+    "user": ("user", "model"),
+    "product": ("product", "day"),
+    "token-kind": ("token_kind", "model"),
+    "service-tier": ("service_tier", "day"),
 }
 SinceQuery = Annotated[date | None, Query(description="First UTC day, inclusive")]
 UntilQuery = Annotated[date | None, Query(description="Last UTC day, inclusive")]
@@ -96,7 +140,7 @@ def overview_page(
 def explorer_rows(report: SpendReport, sort: str, order: str) -> list[SpendRow]:
     """The report's rows in the Explorer's order (the CSV and the table use the same)."""
     rows = list(report.rows)
-    if sort == "label" and report.by in ("day", "month"):
+    if sort == "label" and report.by in PERIODS:
         # Periods sort by their date, not by the words of their label.
         rows.sort(key=lambda row: row.key or "", reverse=order == "desc")
     elif sort == "label":
@@ -124,6 +168,7 @@ def _explore(
     until: date | None,
     provider: str | None,
     connection: str | None,
+    filters: SpendFilters,
 ) -> tuple[SpendReport, list[str]]:
     first, last = _period(since, until)
     if by not in GROUPINGS:
@@ -132,15 +177,19 @@ def _explore(
         raise HTTPException(422, detail=f"unknown provider {provider!r}")
     with org_db(runtime, principal) as session:
         connection_id = _connection_id(session, principal.org_id, connection)
-        report = spend_report(
-            session,
-            principal.org_id,
-            by=by,  # type: ignore[arg-type]
-            since=first,
-            until=last,
-            connection_id=connection_id,
-            provider=provider or None,
-        )
+        try:
+            report = spend_report(
+                session,
+                principal.org_id,
+                by=by,  # type: ignore[arg-type]
+                since=first,
+                until=last,
+                connection_id=connection_id,
+                provider=provider or None,
+                filters=filters,
+            )
+        except ValueError as error:
+            raise HTTPException(422, detail=str(error)) from None
         names = list(
             session.scalars(
                 select(Connection.name).where(Connection.org_id == principal.org_id).order_by(Connection.name)
@@ -149,11 +198,17 @@ def _explore(
     return report, names
 
 
+def _filters(**values: str | None) -> SpendFilters:
+    # An empty form field is no filter.
+    return SpendFilters(**{name: value or None for name, value in values.items()})
+
+
 ByQuery = Annotated[Grouping, Query()]
 SortQuery = Annotated[Sort, Query()]
 OrderQuery = Annotated[Literal["asc", "desc"], Query()]
 ProviderQuery = Annotated[str | None, Query(max_length=40)]
 ConnectionQuery = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
+FilterQuery = Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")]
 
 
 @router.get("/explore")
@@ -168,15 +223,31 @@ def explore_page(
     connection: ConnectionQuery = None,
     sort: SortQuery = "cost",
     order: OrderQuery = "desc",
+    model: FilterQuery = None,
+    workspace: FilterQuery = None,
+    api_key: FilterQuery = None,
+    user: FilterQuery = None,
+    product: FilterQuery = None,
+    service_tier: FilterQuery = None,
+    token_kind: FilterQuery = None,
 ) -> Response:
-    report, names = _explore(runtime, principal, by, since, until, provider, connection)
-    rows = explorer_rows(report, sort, order)
+    filters = _filters(
+        model=model,
+        workspace=workspace,
+        api_key=api_key,
+        user=user,
+        product=product,
+        service_tier=service_tier,
+        token_kind=token_kind,
+    )
+    chosen = {name: getattr(filters, name) or "" for name, _label in FILTER_LABELS}
     state = {
         "by": by,
-        "since": report.since.isoformat(),
-        "until": report.until.isoformat(),
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
         "provider": provider or "",
         "connection": connection or "",
+        **chosen,
         "sort": sort,
         "order": order,
     }
@@ -184,28 +255,78 @@ def explore_page(
     def link(**change: str) -> str:
         return "?" + urlencode({k: v for k, v in {**state, **change}.items() if v})
 
+    try:
+        report, names = _explore(runtime, principal, by, since, until, provider, connection, filters)
+    except HTTPException as error:
+        if error.status_code != 422 or not filters.active():
+            raise
+        cleared = {name: "" for name in chosen}
+        refused = {
+            "heading": "These filters cannot be combined",
+            "text": f"{error.detail}.",
+            "link": "/explore" + link(**cleared),
+            "link_text": "Explorer without the filters",
+        }
+        return render(request, "message.html", refused, status=422)
+    state.update(since=report.since.isoformat(), until=report.until.isoformat())
+    rows = explorer_rows(report, sort, order)
+
+    def drill(row: SpendRow) -> str | None:
+        """Where a row's label leads: the same view narrowed to that row."""
+        if not row.key or row.key == UNATTRIBUTED:
+            return None
+        if by == "model":
+            return f"/models/{quote(row.key)}?since={state['since']}&until={state['until']}"
+        if by == "provider":
+            return link(provider=row.key, by="model")
+        if by in PERIODS:
+            first, last = _period_days(by, row.key)
+            return link(since=first.isoformat(), until=last.isoformat(), by="day" if by != "day" else "model")
+        name, then = DRILL_DOWN[by]
+        return link(**{name: row.key, "by": then})
+
     total = report.total.cost_usd
     chart = {
-        "kind": "time" if by in ("day", "month") else "bars",
+        "kind": "time" if by in PERIODS else "bars",
         "labels": [row.label for row in rows],
         "cost_usd": [plain(row.cost_usd) for row in rows],
     }
-    context = {
+    context: dict[str, Any] = {
         "report": report,
         "rows": rows,
         "values": _values,
         "share": lambda amount: _share(amount, total),
         "state": state,
         "link": link,
+        "drill": drill,
         "csv_link": "/explore.csv" + link(),
         "columns": EXPLORER_COLUMNS,
         "groupings": GROUPING_LABELS,
+        "filters": FILTER_LABELS,
+        "tiers": SERVICE_TIER_LABELS,
+        "kinds": TOKEN_KIND_CHOICES,
+        "any_filter": bool(filters.active()),
+        "clear_link": link(**{name: "" for name in chosen}),
         "providers": {p: provider_label(p) for p in PROVIDERS},
         "connections": names,
         "chart": chart,
         "nav": "explore",
     }
     return render(request, "explore.html", context)
+
+
+def _period_days(by: str, key: str) -> tuple[date, date]:
+    """The first and last day of a period row's key (``2026-11-23``, ``2026-W48``, ``2026-11``)."""
+    if by == "day":
+        day = date.fromisoformat(key)
+        return day, day
+    if by == "week":
+        year, week = key.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        return monday, monday + timedelta(days=6)
+    first = date.fromisoformat(f"{key}-01")
+    following = (first + timedelta(days=31)).replace(day=1)
+    return first, following - timedelta(days=1)
 
 
 @router.get("/explore.csv")
@@ -219,9 +340,25 @@ def explore_csv(
     connection: ConnectionQuery = None,
     sort: SortQuery = "cost",
     order: OrderQuery = "desc",
+    model: FilterQuery = None,
+    workspace: FilterQuery = None,
+    api_key: FilterQuery = None,
+    user: FilterQuery = None,
+    product: FilterQuery = None,
+    service_tier: FilterQuery = None,
+    token_kind: FilterQuery = None,
 ) -> Response:
     """Exactly the Explorer's table: same rows, same order, cost at full precision."""
-    report, _names = _explore(runtime, principal, by, since, until, provider, connection)
+    filters = _filters(
+        model=model,
+        workspace=workspace,
+        api_key=api_key,
+        user=user,
+        product=product,
+        service_tier=service_tier,
+        token_kind=token_kind,
+    )
+    report, _names = _explore(runtime, principal, by, since, until, provider, connection, filters)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([GROUPING_LABELS[by], *(heading for _k, heading, _a in EXPLORER_COLUMNS), "Share (%)"])
