@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -22,7 +22,14 @@ from aispend.reports.dimensions import (
     week_key,
     week_label,
 )
-from aispend.reports.queries import GROUPINGS, SpendReport, SpendRow, spend_report
+from aispend.reports.queries import (
+    GROUPINGS,
+    SpendReport,
+    SpendRow,
+    daily_spend_by_provider,
+    spend_report,
+    spend_reports,
+)
 from aispend.runtime import Runtime
 from aispend.store.allocations import reallocate_days
 from aispend.store.facts import replace_cost_day, replace_usage_day
@@ -347,3 +354,82 @@ def test_allocated_and_line_dimensions_are_not_mixed(runtime: Runtime) -> None:
         _report(runtime, "model", service_tier="batch")
     with pytest.raises(ValueError, match="cannot combine api-key with product"):
         _report(runtime, "product", api_key="key_a")
+
+
+OVERVIEW_GROUPINGS = ("model", "project", "api-key", "user")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    openai=st.tuples(usage_rows, cost_rows),
+    gcp=st.tuples(usage_rows, cost_rows),
+    extra=st.sampled_from(tuple(g for g in GROUPINGS if g not in OVERVIEW_GROUPINGS)),
+    cost=st.sampled_from(("reported", "list", "effective")),
+    filters=st.sampled_from(({}, {"workspace": "proj_1"}, {"user": "user-1"}, {"token_kind": "input"})),
+)
+def test_several_groupings_read_together_equal_each_read_alone(
+    runtime: Runtime,
+    connections: dict[str, int],
+    openai: tuple[list[UsageRecord], list[CostRecord]],
+    gcp: tuple[list[UsageRecord], list[CostRecord]],
+    extra: str,
+    cost: str,
+    filters: dict[str, str],
+) -> None:
+    _load(runtime, connections, {"openai": openai, "gcp": gcp})
+    groupings = [*OVERVIEW_GROUPINGS, extra]
+    if extra in ("product", "service-tier"):
+        # Not combinable with the allocated dimensions, as grouping or as filter.
+        assume("user" not in filters)
+        groupings = [extra, "provider", "day"]
+    with runtime.db.session() as session:
+        together = spend_reports(
+            session,
+            runtime.org_id,
+            by=groupings,  # type: ignore[arg-type]
+            since=SUNDAY,
+            until=MONDAY,
+            cost=cost,  # type: ignore[arg-type]
+            filters=SpendFilters(**filters),
+        )
+    alone = [_report(runtime, by, cost, **filters) for by in groupings]
+    assert [r.as_json() for r in together] == [r.as_json() for r in alone]
+    assert [[_figures(row) for row in r.rows] for r in together] == [
+        [_figures(row) for row in r.rows] for r in alone
+    ]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    openai=st.tuples(usage_rows, cost_rows),
+    gcp=st.tuples(usage_rows, cost_rows),
+    cost=st.sampled_from(("reported", "list", "effective")),
+)
+def test_daily_spend_by_provider_is_each_providers_report_by_day(
+    runtime: Runtime,
+    connections: dict[str, int],
+    openai: tuple[list[UsageRecord], list[CostRecord]],
+    gcp: tuple[list[UsageRecord], list[CostRecord]],
+    cost: str,
+) -> None:
+    _load(runtime, connections, {"openai": openai, "gcp": gcp})
+    with runtime.db.session() as session:
+        daily = daily_spend_by_provider(
+            session,
+            runtime.org_id,
+            since=SUNDAY,
+            until=MONDAY,
+            cost=cost,  # type: ignore[arg-type]
+        )
+        for provider in ("openai", "gcp"):
+            report = spend_report(
+                session,
+                runtime.org_id,
+                by="day",
+                since=SUNDAY,
+                until=MONDAY,
+                provider=provider,
+                cost=cost,  # type: ignore[arg-type]
+            )
+            expected = {date.fromisoformat(row.key or ""): row.cost_usd for row in report.rows}
+            assert daily.get(provider, {}) == expected

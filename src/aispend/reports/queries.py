@@ -61,8 +61,10 @@ __all__ = [
     "SpendFilters",
     "SpendReport",
     "SpendRow",
+    "daily_spend_by_provider",
     "report_period",
     "spend_report",
+    "spend_reports",
 ]
 
 CostBasis = Literal["reported", "list", "effective"]
@@ -264,14 +266,21 @@ class _Query:
         self.filters = filters or SpendFilters()
         # Model, API key and user exist only in the allocated split: it answers for cost then.
         self.cost_table: Any = AllocatedCost if self.filters.dimensions() & ALLOCATED_DIMENSIONS else CostFact
-        self.providers = dict(
-            session.execute(
-                select(Connection.id, Connection.provider).where(Connection.org_id == org_id)
-            ).all()
-        )
+        connections = session.execute(
+            select(Connection.id, Connection.name, Connection.provider).where(Connection.org_id == org_id)
+        ).all()
+        self.providers = {conn: provider for conn, _name, provider in connections}
+        self._connection_names = {conn: name for conn, name, _provider in connections}
         # (connection, provider user id) pairs that are the filtered person (see ``narrow_to_person``).
         self.person: list[tuple[int, str]] = []
         self.people: _People | None = None
+        # Read once however many groupings ask (``spend_reports`` answers several from one query).
+        self._lacking: dict[str, dict[int, str]] = {}
+        self._priced: dict[tuple[tuple[str, ...], tuple[int, ...] | None], list[PricedCredits]] = {}
+        self._names: dict[str, dict[tuple[int, str], str]] = {}
+        self._per_connection: tuple[dict[int, Decimal], list[Any]] | None = None
+        # Token rows at a fine grain (``read_tokens_finely``), and the usage columns they keep.
+        self._fine: tuple[tuple[str, ...], list[Any]] | None = None
 
     def scope(self, statement: Any, table: Any) -> Any:
         """Organisation, days and connections; cost only from streams that are not a second view."""
@@ -363,17 +372,14 @@ class _Query:
 
     def lacking(self, grouping: str) -> dict[int, str]:
         """Connections whose provider cannot be grouped this way, with the row label that says so."""
-        rows = self.session.execute(
-            select(Connection.id, Connection.name, Connection.provider).where(
-                Connection.org_id == self.org_id
-            )
-        )
-        what = {"api-key": "API keys", "user": "users"}.get(grouping, grouping)
-        return {
-            conn: f"{PROVIDERS[provider].display_name} reports no {what} ({name})"
-            for conn, name, provider in rows
-            if provider in PROVIDERS and grouping in PROVIDERS[provider].lacks
-        }
+        if grouping not in self._lacking:
+            what = {"api-key": "API keys", "user": "users"}.get(grouping, grouping)
+            self._lacking[grouping] = {
+                conn: f"{PROVIDERS[provider].display_name} reports no {what} ({name})"
+                for conn, name in self.connection_names().items()
+                if (provider := self.providers[conn]) in PROVIDERS and grouping in PROVIDERS[provider].lacks
+            }
+        return self._lacking[grouping]
 
     def credits_apply(self) -> bool:
         """Whether seat-plan credits (Codex) can match the filters: they have no workspace,
@@ -401,6 +407,12 @@ class _Query:
     def _credits(self, by: tuple[str, ...]) -> list[PricedCredits]:
         if not self.credits_apply():
             return []
+        key = (by, None if self.connection_ids is None else tuple(self.connection_ids))
+        if key not in self._priced:
+            self._priced[key] = self._read_credits(by)
+        return self._priced[key]
+
+    def _read_credits(self, by: tuple[str, ...]) -> list[PricedCredits]:
         person = ("user_id",) if self.filters.user else ()
         priced = priced_credits(
             self.session, self.org_id, since=self.since, until=self.until, by=(*by, *person)
@@ -429,6 +441,17 @@ class _Query:
                 for (key, found), (counts, money) in self.kind_tokens(*columns).items()
                 if found == kind
             ]
+        names = tuple(column.key for column in columns)
+        if self._fine is not None and set(names) <= set(self._fine[0]):
+            return _regroup(self._fine, names)
+        return self._read_tokens(columns)
+
+    def read_tokens_finely(self, *columns: Any) -> None:
+        """Read token rows once by ``columns``; ``tokens`` by any of them then sums these rows."""
+        if not self.filters.token_kind:
+            self._fine = tuple(column.key for column in columns), self._read_tokens(columns)
+
+    def _read_tokens(self, columns: Sequence[Any]) -> list[Any]:
         statement = _priced(
             select(*columns, *_token_columns(self.basis)).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)),
             self.basis,
@@ -491,19 +514,38 @@ class _Query:
                 add(key, kind, None, 0, share)
         return out
 
+    def per_connection(self) -> tuple[dict[int, Decimal], list[Any]]:
+        """Cost per connection, and token rows ``(connection, *counts)``: the total's parts."""
+        if self._per_connection is None:
+            cost = {conn: amount for conn, amount in self.cost(self.cost_table.connection_id)}
+            self._per_connection = cost, self.tokens(UsageFact.connection_id)
+        return self._per_connection
+
     def connection_names(self) -> dict[int, str]:
-        rows = self.session.execute(
-            select(Connection.id, Connection.name).where(Connection.org_id == self.org_id)
-        )
-        return {conn: name for conn, name in rows}
+        return self._connection_names
 
     def names(self, kind: str) -> dict[tuple[int, str], str]:
-        rows = self.session.execute(
-            select(DirectoryItem.connection_id, DirectoryItem.provider_id, DirectoryItem.name).where(
-                DirectoryItem.org_id == self.org_id, DirectoryItem.kind == kind
+        if kind not in self._names:
+            rows = self.session.execute(
+                select(DirectoryItem.connection_id, DirectoryItem.provider_id, DirectoryItem.name).where(
+                    DirectoryItem.org_id == self.org_id, DirectoryItem.kind == kind
+                )
             )
-        )
-        return {(conn, pid): name for conn, pid, name in rows}
+            self._names[kind] = {(conn, pid): name for conn, pid, name in rows}
+        return self._names[kind]
+
+
+def _regroup(fine: tuple[tuple[str, ...], list[Any]], names: tuple[str, ...]) -> list[Any]:
+    """Token rows of ``fine`` summed by the columns ``names`` (a subset of its own)."""
+    kept, rows = fine
+    index = [kept.index(name) for name in names]
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        key = tuple(row[i] for i in index)
+        sums = out.setdefault(key, [0, 0, 0, 0, Decimal(0)])
+        for n, value in enumerate(row[len(kept) :]):
+            sums[n] += value or 0
+    return [(*key, *sums) for key, sums in out.items()]
 
 
 def _kind_split(
@@ -610,9 +652,10 @@ def _by_provider(query: _Query, rows: _Rows) -> None:
         info = PROVIDERS.get(provider)
         return rows.get(provider, provider, info.display_name if info else provider)
 
-    for conn, amount in query.cost(query.cost_table.connection_id):
+    cost, tokens = query.per_connection()
+    for conn, amount in cost.items():
         row(conn).cost_usd += amount
-    for conn, *counts in query.tokens(UsageFact.connection_id):
+    for conn, *counts in tokens:
         row(conn).add_tokens(counts)
     for conn, _, usd in query.credits():
         row(conn).cost_usd += usd
@@ -771,11 +814,12 @@ def _by_user(query: _Query, rows: _Rows, total: SpendRow) -> None:
         target.add_tokens(counts)
         attributed.cost_usd += estimate
         attributed.add_tokens(counts)
-    for conn, amount in query.cost(query.cost_table.connection_id):
+    cost, tokens = query.per_connection()
+    for conn, amount in cost.items():
         if conn in lacking:
             rows.get(("lacking", conn), None, lacking[conn]).cost_usd += amount
             attributed.cost_usd += amount
-    for conn, *counts in query.tokens(UsageFact.connection_id):
+    for conn, *counts in tokens:
         if conn in lacking:
             rows.get(("lacking", conn), None, lacking[conn]).add_tokens(counts)
             attributed.add_tokens(counts)
@@ -805,12 +849,11 @@ def _claude_code_rows(query: _Query) -> Iterable[Any]:
 
 def _total(query: _Query) -> SpendRow:
     total = SpendRow(None, "Total")
-    table = query.cost_table
-    for (amount,) in query.session.execute(query.scope(select(func.sum(table.amount_usd)), table)):
-        total.cost_usd = amount or Decimal(0)
+    cost, tokens = query.per_connection()
+    total.cost_usd = sum(cost.values(), Decimal(0))
     for _, _, usd in query.credits():
         total.cost_usd += usd
-    for counts in query.tokens():
+    for _conn, *counts in tokens:
         total.add_tokens(counts)
     return total
 
@@ -918,24 +961,115 @@ def spend_report(
     (Google Cloud has no API keys) is left out, and ``warnings`` say so. Model, API key and
     user cannot be combined with service tier or product (``dimensions.refuse_mixed``).
     """
+    [report] = spend_reports(
+        session,
+        org_id,
+        by=[by],
+        since=since,
+        until=until,
+        connection_id=connection_id,
+        provider=provider,
+        cost=cost,
+        filters=filters,
+    )
+    return report
+
+
+def spend_reports(
+    session: Session,
+    org_id: int,
+    *,
+    by: Sequence[Grouping],
+    since: date,
+    until: date,
+    connection_id: int | None = None,
+    provider: str | None = None,
+    cost: CostBasis = "effective",
+    filters: SpendFilters | None = None,
+) -> list[SpendReport]:
+    """:func:`spend_report` for several groupings of the same spend, in ``by``'s order.
+
+    What the groupings share (the total, names, credits, warnings) is read once: the Overview
+    shows four groupings for the price of little more than one.
+    """
     filters = filters or SpendFilters()
+    query = _query(session, org_id, by, since, until, connection_id, provider, cost, filters)
+    notes = _filter_warnings(query)
+    if filters.user:
+        query.narrow_to_person()
+    if len(by) > 1:
+        # One read of the usage serves every grouping's tokens (the Overview's four).
+        query.read_tokens_finely(*_FINE_USAGE)
+    total = _total(query)
+    grouped = [(grouping, _rows_by(query, grouping, total)) for grouping in by]
+    total.settle(cost)
+    unpriced = sum(query.unpriced().values(), Decimal(0))
+    currencies = tuple(
+        sorted(
+            query.session.scalars(
+                query.scope(select(CostFact.currency).distinct(), CostFact).where(CostFact.currency != "USD")
+            )
+        )
+    )
+    warnings = (*unpriced_warnings(session, org_id, since, until, query.connection_ids), *notes)
+    second_views = _second_view_warning(query) if "user" in by and filters.active() else []
+    return [
+        SpendReport(
+            by=grouping,
+            since=since,
+            until=until,
+            rows=rows,
+            total=total,
+            cost=cost,
+            unpriced_credits=unpriced,
+            converted_from=currencies,
+            warnings=(*warnings, *second_views) if grouping == "user" else warnings,
+            filters=filters.active(),
+        )
+        for grouping, rows in grouped
+    ]
+
+
+_FINE_USAGE = (
+    UsageFact.connection_id,
+    UsageFact.model,
+    UsageFact.workspace_id,
+    UsageFact.api_key_id,
+    UsageFact.user_id,
+)
+
+
+def _query(
+    session: Session,
+    org_id: int,
+    by: Sequence[str],
+    since: date,
+    until: date,
+    connection_id: int | None,
+    provider: str | None,
+    cost: CostBasis,
+    filters: SpendFilters,
+) -> _Query:
+    """The checked request, as the query that answers it; a ``ValueError`` says what is wrong."""
     if cost not in COST_BASES:
         raise ValueError(f"cost must be one of {', '.join(COST_BASES)}, not {cost!r}")
-    if by not in GROUPINGS:
-        raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
+    for grouping in by:
+        if grouping not in GROUPINGS:
+            raise ValueError(f"cannot group by {grouping!r}; choose one of {', '.join(GROUPINGS)}")
+        refuse_mixed(grouping, filters)
     if until < since:
         raise ValueError(f"--until {until} is before --since {since}")
     if provider is not None and provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
-    refuse_mixed(by, filters)
     connections = _connection_ids(session, org_id, connection_id, provider)
-    query = _Query(session, org_id, since, until, connections, cost, filters)
-    notes = _filter_warnings(query)
-    if filters.user:
-        query.narrow_to_person()
-    if by == "user" and filters.active():
-        notes += _second_view_warning(query)
-    total = _total(query)
+    return _Query(session, org_id, since, until, connections, cost, filters)
+
+
+def _rows_by(query: _Query, by: str, total: SpendRow) -> list[SpendRow]:
+    """One grouping's rows, settled on the query's cost basis and in the report's order.
+
+    ``total`` must not be settled yet: the by-user remainder is taken from it.
+    """
     rows = _Rows()
     if by == "model":
         _by_model(query, rows)
@@ -959,25 +1093,36 @@ def spend_report(
     else:
         _by_user(query, rows, total)
     ordered = list(rows.rows.values())
-    for row in (*ordered, total):
-        row.settle(cost)
+    for row in ordered:
+        row.settle(query.basis)
     if by in PERIODS:
         ordered.sort(key=lambda row: row.key or "")
     else:
         ordered.sort(key=lambda row: (-row.cost_usd, row.key or ""))
-    unpriced = sum(query.unpriced().values(), Decimal(0))
-    currencies = query.session.scalars(
-        query.scope(select(CostFact.currency).distinct(), CostFact).where(CostFact.currency != "USD")
-    )
-    return SpendReport(
-        by=by,
-        since=since,
-        until=until,
-        rows=ordered,
-        total=total,
-        cost=cost,
-        unpriced_credits=unpriced,
-        converted_from=tuple(sorted(currencies)),
-        warnings=(*unpriced_warnings(session, org_id, since, until, query.connection_ids), *notes),
-        filters=filters.active(),
-    )
+    return ordered
+
+
+def daily_spend_by_provider(
+    session: Session, org_id: int, *, since: date, until: date, cost: CostBasis = "effective"
+) -> dict[str, dict[date, Decimal]]:
+    """Each provider's spend per day of ``[since, until]`` (days without spend left out).
+
+    The same money as ``spend_report(by="day", provider=...)`` for every provider at once.
+    """
+    query = _query(session, org_id, (), since, until, None, None, cost, SpendFilters())
+    rows: dict[tuple[str, date], SpendRow] = {}
+
+    def row(conn: int, day: date) -> SpendRow:
+        return rows.setdefault((query.providers[conn], day), SpendRow(None, ""))
+
+    for conn, day, amount in query.cost(CostFact.connection_id, CostFact.day):
+        row(conn, day).cost_usd += amount
+    for conn, day, *counts in query.tokens(UsageFact.connection_id, UsageFact.day):
+        row(conn, day).add_tokens(counts)
+    for conn, (day_text,), usd in query.credits("day"):
+        row(conn, date.fromisoformat(day_text)).cost_usd += usd
+    out: dict[str, dict[date, Decimal]] = defaultdict(dict)
+    for (provider, day), spent in rows.items():
+        spent.settle(cost)
+        out[provider][day] = spent.cost_usd
+    return dict(out)

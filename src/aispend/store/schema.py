@@ -356,10 +356,13 @@ class AllocatedCost(Base):
     """
 
     __tablename__ = "allocated_costs"
-    __table_args__ = (Index("ix_allocated_costs_conn_day", "connection_id", "day"),)
+    __table_args__ = (
+        Index("ix_allocated_costs_conn_day", "connection_id", "day"),
+        Index("ix_allocated_costs_org_day", "org_id", "day"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False)
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
     )

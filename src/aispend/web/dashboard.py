@@ -8,6 +8,7 @@ formats it (``web.templating`` filters); the JSON bodies carry decimal strings.
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ from aispend.model import OVERLAPPING_STREAMS
 from aispend.pricing.figures import DayFigures, day_figures
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, ReconcileRow
 from aispend.providers.registry import PROVIDERS, provider_info
-from aispend.reports.queries import Grouping, SpendReport, SpendRow, spend_report
+from aispend.reports.queries import (
+    Grouping,
+    SpendReport,
+    SpendRow,
+    daily_spend_by_provider,
+    spend_report,
+    spend_reports,
+)
 from aispend.store.schema import Connection, FactPrice, SyncRun, SyncState, UsageFact
 
 __all__ = [
@@ -33,7 +41,6 @@ __all__ = [
     "connection_statuses",
     "drift_warnings",
     "model_detail",
-    "month_to_date",
     "overview",
     "plain",
     "provider_label",
@@ -100,15 +107,6 @@ class MonthToDate:
         }
 
 
-def _daily(
-    session: Session, org_id: int, since: date, until: date, provider: str | None = None
-) -> list[Decimal]:
-    report = spend_report(session, org_id, by="day", since=since, until=until, provider=provider)
-    found = {row.key: row.cost_usd for row in report.rows}
-    days = (until - since).days + 1
-    return [found.get((since + timedelta(days=n)).isoformat(), Decimal(0)) for n in range(days)]
-
-
 def _month_window(as_of: date) -> tuple[date, date, date, date]:
     """(month start, month end, first day of last month, last of its same days) for ``as_of``."""
     month_start = as_of.replace(day=1)
@@ -146,38 +144,34 @@ def _month_figures(by_day: dict[date, Decimal], as_of: date) -> MonthToDate:
     )
 
 
-def month_to_date(session: Session, org_id: int, today: date) -> MonthToDate:
-    """Spend of this month's complete days, the same days of last month, and a forecast to month end.
-
-    The forecast adds the recent daily run rate (mean of the last 14 complete days) for the
-    days left; its range is that mean plus or minus one standard deviation of those days.
-    """
-    as_of = today - timedelta(days=1)
-    first = _history_start(as_of)
-    daily = _daily(session, org_id=org_id, since=first, until=as_of)
-    return _month_figures({first + timedelta(days=n): a for n, a in enumerate(daily)}, as_of)
-
-
 def _months_and_series(
     session: Session, org_id: int, today: date, since: date, until: date, providers: list[str]
 ) -> tuple[MonthToDate, dict[str, list[Decimal]]]:
-    """Month-to-date figures and the chart's daily series per provider, from one read per provider."""
+    """Month-to-date figures and the chart's daily series per provider.
+
+    The month-to-date figures add the recent daily run rate (mean of the last 14 complete
+    days) for the days left; the forecast's range is that mean plus or minus one standard
+    deviation of those days. One read covers both when the chart's period is near this month.
+    """
     as_of = today - timedelta(days=1)
-    first = min(since, _history_start(as_of))
-    last = max(until, as_of)
+    history = _history_start(as_of)
+    first, last = min(since, history), max(until, as_of)
     if (last - first).days + 1 > (until - since).days + 1 + RUN_RATE_DAYS + 62:
         # The chart's period lies far from this month: read the two apart.
-        chart = {p: _daily(session, org_id=org_id, since=since, until=until, provider=p) for p in providers}
-        return month_to_date(session, org_id, today), chart
-    series = {p: _daily(session, org_id=org_id, since=first, until=last, provider=p) for p in providers}
-    by_day: dict[date, Decimal] = {}
-    for values in series.values():
-        for n, amount in enumerate(values):
-            day = first + timedelta(days=n)
-            by_day[day] = by_day.get(day, Decimal(0)) + amount
-    offset, length = (since - first).days, (until - since).days + 1
-    chart = {p: values[offset : offset + length] for p, values in series.items()}
-    return _month_figures(by_day, as_of), chart
+        recent = daily_spend_by_provider(session, org_id, since=history, until=as_of)
+        chart = daily_spend_by_provider(session, org_id, since=since, until=until)
+    else:
+        recent = chart = daily_spend_by_provider(session, org_id, since=first, until=last)
+    by_day: dict[date, Decimal] = defaultdict(Decimal)
+    for days in recent.values():
+        for day, amount in days.items():
+            by_day[day] += amount
+    length = (until - since).days + 1
+    series = {
+        p: [chart.get(p, {}).get(since + timedelta(days=n), Decimal(0)) for n in range(length)]
+        for p in providers
+    }
+    return _month_figures(by_day, as_of), series
 
 
 @dataclass(frozen=True)
@@ -330,13 +324,10 @@ def overview(open_session: SessionFactory, org_id: int, today: date, since: date
             key=lambda p: list(PROVIDERS).index(p) if p in PROVIDERS else 99,
         )
 
-        # One session, one report after another: measured faster than running them side by
-        # side in threads, where the GIL serialises SQLAlchemy's Python work anyway.
         month, series = _months_and_series(session, org_id, today, since, until, providers)
-        tops = [
-            (by, title, spend_report(session, org_id, by=by, since=since, until=until))
-            for by, title in (*TOP_GROUPINGS, *TOP_GROUPINGS_PEOPLE)
-        ]
+        titled = (*TOP_GROUPINGS, *TOP_GROUPINGS_PEOPLE)
+        reports = spend_reports(session, org_id, by=[by for by, _ in titled], since=since, until=until)
+        tops = [(by, title, report) for (by, title), report in zip(titled, reports, strict=True)]
         statuses = connection_statuses(session, org_id, today)
         drift = drift_warnings(session, org_id, since, until)
     first = tops[0][2]
