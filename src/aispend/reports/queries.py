@@ -281,6 +281,7 @@ class _Query:
         self._per_connection: tuple[dict[int, Decimal], list[Any]] | None = None
         # Token rows at a fine grain (``read_tokens_finely``), and the usage columns they keep.
         self._fine: tuple[tuple[str, ...], list[Any]] | None = None
+        self._fine_cost: tuple[tuple[str, ...], list[Any]] | None = None
 
     def scope(self, statement: Any, table: Any) -> Any:
         """Organisation, days and connections; cost only from streams that are not a second view."""
@@ -367,8 +368,28 @@ class _Query:
 
     def cost(self, *columns: Any, table: Any = None) -> list[Any]:
         table = self.cost_table if table is None else table
+        names = tuple(column.key for column in columns)
+        fine = self._fine_cost
+        if fine is not None and table is CostFact and set(names) <= set(fine[0]):
+            return _regroup(fine, names)
+        return self._read_cost(columns, table)
+
+    def read_cost_finely(self, *columns: Any) -> None:
+        """Read cost lines once by ``columns``; ``cost`` of the lines by any of them sums these."""
+        if self.cost_table is CostFact:
+            self._fine_cost = tuple(column.key for column in columns), self._read_cost(columns, CostFact)
+
+    def _read_cost(self, columns: Sequence[Any], table: Any) -> list[Any]:
         statement = select(*columns, func.sum(table.amount_usd)).group_by(*columns)
         return list(self.session.execute(self.scope(statement, table)).all())
+
+    def currencies(self) -> tuple[str, ...]:
+        """Billing currencies other than USD among the cost lines (converted to USD in reports)."""
+        if self._fine_cost is not None and "currency" in self._fine_cost[0]:
+            found = {currency for currency, _ in _regroup(self._fine_cost, ("currency",))}
+        else:
+            found = set(self.session.scalars(self.scope(select(CostFact.currency).distinct(), CostFact)))
+        return tuple(sorted(found - {"USD"}))
 
     def lacking(self, grouping: str) -> dict[int, str]:
         """Connections whose provider cannot be grouped this way, with the row label that says so."""
@@ -476,7 +497,16 @@ class _Query:
             out[(key, kind)] = counts, before + money
 
         n = len(columns)
-        detail = (UsageFact.connection_id, UsageFact.day, UsageFact.model, UsageFact.stream, UsageFact.unit)
+        # Each fact's money is split on its own (its id is in the group), so a kind's share is
+        # the same whatever the grouping: rows and the total add up to the billionth.
+        detail = (
+            UsageFact.connection_id,
+            UsageFact.day,
+            UsageFact.model,
+            UsageFact.stream,
+            UsageFact.unit,
+            UsageFact.id,
+        )
         priced = self.basis != "reported"
         sums = [
             func.sum(getattr(UsageFact, name))
@@ -536,14 +566,15 @@ class _Query:
 
 
 def _regroup(fine: tuple[tuple[str, ...], list[Any]], names: tuple[str, ...]) -> list[Any]:
-    """Token rows of ``fine`` summed by the columns ``names`` (a subset of its own)."""
+    """Rows of ``fine`` (its columns, then sums) summed by the columns ``names``, a subset of its own."""
     kept, rows = fine
     index = [kept.index(name) for name in names]
     out: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
         key = tuple(row[i] for i in index)
-        sums = out.setdefault(key, [0, 0, 0, 0, Decimal(0)])
-        for n, value in enumerate(row[len(kept) :]):
+        values = row[len(kept) :]
+        sums = out.setdefault(key, [0] * len(values))
+        for n, value in enumerate(values):
             sums[n] += value or 0
     return [(*key, *sums) for key, sums in out.items()]
 
@@ -1000,17 +1031,12 @@ def spend_reports(
     if len(by) > 1:
         # One read of the usage serves every grouping's tokens (the Overview's four).
         query.read_tokens_finely(*_FINE_USAGE)
+        query.read_cost_finely(CostFact.connection_id, CostFact.workspace_id, CostFact.currency)
     total = _total(query)
     grouped = [(grouping, _rows_by(query, grouping, total)) for grouping in by]
     total.settle(cost)
     unpriced = sum(query.unpriced().values(), Decimal(0))
-    currencies = tuple(
-        sorted(
-            query.session.scalars(
-                query.scope(select(CostFact.currency).distinct(), CostFact).where(CostFact.currency != "USD")
-            )
-        )
-    )
+    currencies = query.currencies()
     warnings = (*unpriced_warnings(session, org_id, since, until, query.connection_ids), *notes)
     second_views = _second_view_warning(query) if "user" in by and filters.active() else []
     return [
