@@ -73,8 +73,15 @@ class Cause:
         return {
             "code": self.code,
             "amount_usd": None if self.amount_usd is None else amount,
-            "message": MESSAGES[self.code].format(amount=f"${amount}", detail=self.detail),
+            # The message is for people (to the cent); amount_usd keeps the exact figure.
+            "message": MESSAGES[self.code].format(amount=_dollars(self.amount_usd), detail=self.detail),
         }
+
+
+def _dollars(amount: Decimal | None) -> str:
+    if amount is None:
+        return "$"
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
 Key = tuple[int, date]
