@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aispend.auth import mail
+from aispend.auth.resets import MAILED_RESETS_PER_HOUR
 from aispend.runtime import Runtime
 from aispend.settings import Settings
 from aispend.web.app import create_app
@@ -90,6 +91,13 @@ def test_a_reset_link_is_mailed_and_works_once(mailing: Runtime) -> None:
         == 303
     )
     assert login(browser, "bo@example.com", "mailed new password") == 303
+
+
+def test_the_form_mails_an_account_at_most_three_links_an_hour(mailing: Runtime) -> None:
+    make_user(mailing, "auditor", email="flood@example.com")
+    answers = {request_reset(mailing, "flood@example.com") for _ in range(MAILED_RESETS_PER_HOUR + 2)}
+    assert len(answers) == 1  # the same answer every time: the cap reveals nothing either
+    assert [m["To"] for m in FakeSmtp.sent] == ["flood@example.com"] * MAILED_RESETS_PER_HOUR
 
 
 def test_without_smtp_the_page_says_whom_to_ask(client: TestClient) -> None:

@@ -10,7 +10,7 @@ import logging
 import smtplib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aispend import audit
@@ -20,11 +20,23 @@ from aispend.auth.users import AccessError, memberships_of, set_password
 from aispend.settings import Settings
 from aispend.store.schema import PasswordReset, User
 
-__all__ = ["DEFAULT_PUBLIC_URL", "consume_reset", "issue_reset", "mail_reset", "reset_link", "reset_user"]
+__all__ = [
+    "DEFAULT_PUBLIC_URL",
+    "MAILED_RESETS_PER_HOUR",
+    "consume_reset",
+    "issue_reset",
+    "mail_reset",
+    "may_mail_reset",
+    "reset_link",
+    "reset_user",
+]
 
 log = logging.getLogger(__name__)
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 INVALID = "This password reset link is invalid, used or expired; ask for a new one."
+# Anyone may ask the public form to mail an account: past this many links an hour, nothing is
+# sent (the form answers the same), so it cannot be used to flood someone's mailbox.
+MAILED_RESETS_PER_HOUR = 3
 
 
 def reset_link(settings: Settings, token: str, base_url: str | None = None) -> str:
@@ -57,6 +69,15 @@ def issue_reset(session: Session, settings: Settings, user: User) -> str:
     )
     _record(session, user, "user.password_reset_requested")
     return token
+
+
+def may_mail_reset(session: Session, user: User) -> bool:
+    """Whether the public form may mail ``user`` another link (fewer than the hourly cap so far)."""
+    since = datetime.now(UTC) - timedelta(hours=1)
+    issued = session.scalar(
+        select(func.count()).where(PasswordReset.user_id == user.id, PasswordReset.created_at >= since)
+    )
+    return (issued or 0) < MAILED_RESETS_PER_HOUR
 
 
 def reset_user(session: Session, token: str) -> User:

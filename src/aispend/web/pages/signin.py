@@ -17,7 +17,7 @@ from aispend.auth.oidc import FLOW_COOKIE, OidcClient, OidcError, oidc_enabled, 
 from aispend.auth.opaque import new_secret
 from aispend.auth.passwords import MIN_LENGTH, PasswordRejectedError
 from aispend.auth.permissions import Role
-from aispend.auth.resets import consume_reset, issue_reset, mail_reset, reset_link, reset_user
+from aispend.auth.resets import consume_reset, issue_reset, mail_reset, may_mail_reset, reset_link, reset_user
 from aispend.auth.sessions import SESSION_COOKIE, end_session, start_session
 from aispend.auth.users import AccessError, add_member, find_user, normalise_email, user_count
 from aispend.runtime import Runtime
@@ -183,7 +183,7 @@ def reset_request(
         link = None
         with runtime.db.session() as session:
             user = find_user(session, email)
-            if user is not None:
+            if user is not None and may_mail_reset(session, user):
                 actor = audit.Actor(
                     email="anonymous", address=client_address(request), user_agent=_agent(request)
                 )
