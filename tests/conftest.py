@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
@@ -32,6 +33,13 @@ from aispend.store.schema import Connection, Membership, User
 from aispend.web.app import create_app
 
 POSTGRES_URL = os.environ.get("AISPEND_TEST_DATABASE_URL")
+
+# CI draws the same examples for every property on every run (derandomize), so whether a
+# change lands never depends on the draw; a local run explores new examples each time and
+# keeps any failure it finds in .hypothesis/ to replay first.
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 def reset_postgres(url: str) -> None:
