@@ -45,6 +45,14 @@ if os.environ.get("CI"):
 def reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
+        # A backfill a web test started in a thread may still be reading this worker's
+        # database; dropping the schema under it would deadlock, so end its sessions first.
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
