@@ -162,3 +162,16 @@ def test_the_cli_takes_the_new_groupings_and_filters(
     refused = CliRunner().invoke(app, ["report", "spend", "--by", "model", "--service-tier", "batch"])
     assert refused.exit_code != 0
     assert "cannot combine" in refused.output
+
+
+def test_a_period_chart_runs_in_calendar_order_whatever_the_tables_sort(
+    admin_client: TestClient, seeded: int
+) -> None:
+    page = admin_client.get("/explore?by=day&sort=cost&order=desc").text
+    chart = json.loads(html.unescape(re.search(r'id="explore-data">(.*?)</script>', page, re.S).group(1)))  # type: ignore[union-attr]
+    table = _table(page)
+    # Day n costs 1.5 + n: the table, by cost, runs newest first; the chart oldest first.
+    assert [row[1] for row in table] == sorted((row[1] for row in table), key=Decimal, reverse=True)
+    by_day = dict(zip(chart["labels"], chart["cost_usd"], strict=True))
+    assert list(by_day) == [day.strftime("%a %d %b %Y") for day in reversed(DAYS)]
+    assert sorted(Decimal(v) for v in by_day.values()) == sorted(Decimal(row[1]) for row in table)

@@ -286,10 +286,12 @@ def explore_page(
         return link(**{name: row.key, "by": then})
 
     total = report.total.cost_usd
+    # A time chart runs in calendar order whatever the table's sort; the values are the table's.
+    charted = sorted(rows, key=lambda row: row.key or "") if by in PERIODS else rows
     chart = {
         "kind": "time" if by in PERIODS else "bars",
-        "labels": [row.label for row in rows],
-        "cost_usd": [plain(row.cost_usd) for row in rows],
+        "labels": [row.label for row in charted],
+        "cost_usd": [plain(row.cost_usd) for row in charted],
     }
     context: dict[str, Any] = {
         "report": report,
