@@ -48,7 +48,15 @@ from aispend.reports.dimensions import (
     week_label,
 )
 from aispend.store.allocations import UNALLOCATED
-from aispend.store.schema import AllocatedCost, Connection, CostFact, DirectoryItem, FactPrice, UsageFact
+from aispend.store.schema import (
+    AllocatedCost,
+    Connection,
+    CostFact,
+    DirectoryItem,
+    FactPrice,
+    RateCardVersion,
+    UsageFact,
+)
 from aispend.store.types import Money
 
 __all__ = [
@@ -258,6 +266,12 @@ class _Query:
         filters: SpendFilters | None = None,
     ):
         self.basis = basis
+        # The money the usage queries read: without any rate card every effective price is
+        # empty and the effective adjustment is zero, so the join to fact_prices is skipped.
+        self.usage_basis: CostBasis = basis
+        if basis == "effective":
+            carded = select(RateCardVersion.id).where(RateCardVersion.org_id == org_id).limit(1)
+            self.usage_basis = "effective" if session.scalar(carded) is not None else "reported"
         self.session = session
         self.org_id = org_id
         self.since = since
@@ -474,8 +488,10 @@ class _Query:
 
     def _read_tokens(self, columns: Sequence[Any]) -> list[Any]:
         statement = _priced(
-            select(*columns, *_token_columns(self.basis)).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)),
-            self.basis,
+            select(*columns, *_token_columns(self.usage_basis)).where(
+                UsageFact.stream.not_in(OVERLAPPING_STREAMS)
+            ),
+            self.usage_basis,
         )
         if columns:
             statement = statement.group_by(*columns)
@@ -507,7 +523,7 @@ class _Query:
             UsageFact.unit,
             UsageFact.id,
         )
-        priced = self.basis != "reported"
+        priced = self.usage_basis != "reported"
         sums = [
             func.sum(getattr(UsageFact, name))
             for name in (
@@ -519,10 +535,11 @@ class _Query:
                 "output_tokens",
             )
         ]
-        money = _token_columns(self.basis)[-1]
+        money = _token_columns(self.usage_basis)[-1]
         group = (*columns, *detail) if priced else columns
         statement = _priced(
-            select(*group, *sums, money).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)), self.basis
+            select(*group, *sums, money).where(UsageFact.stream.not_in(OVERLAPPING_STREAMS)),
+            self.usage_basis,
         )
         if group:
             statement = statement.group_by(*group)
@@ -1143,7 +1160,10 @@ def daily_spend_by_provider(
 
     for conn, day, amount in query.cost(CostFact.connection_id, CostFact.day):
         row(conn, day).cost_usd += amount
-    for conn, day, *counts in query.tokens(UsageFact.connection_id, UsageFact.day):
+    # Only the usage's money matters here: none without a rate card (or on the reported basis).
+    for conn, day, *counts in (
+        query.tokens(UsageFact.connection_id, UsageFact.day) if query.usage_basis != "reported" else ()
+    ):
         row(conn, day).add_tokens(counts)
     for conn, (day_text,), usd in query.credits("day"):
         row(conn, date.fromisoformat(day_text)).cost_usd += usd

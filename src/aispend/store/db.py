@@ -29,6 +29,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Reports scan a month of facts at a time: keep 64 MiB of pages per connection (the
+    # default is 2 MiB) and read the file through a memory map rather than a copy per page.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 
