@@ -16,6 +16,7 @@ looks a token up before knowing its organisation) are unrestricted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -61,11 +62,18 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # loads of an already-scoped row
-    state.statement = state.statement.options(
-        *(
-            with_loader_criteria(cls, lambda cls: cls.org_id == org_id, include_aliases=True)
-            for cls in org_scoped_classes()
-        )
+    state.statement = state.statement.options(*_criteria(org_id, org_scoped_classes()))
+
+
+@functools.lru_cache(maxsize=256)
+def _criteria(org_id: int, classes: tuple[type[Any], ...]) -> tuple[Any, ...]:
+    """The organisation's criterion for each class, built once per organisation and class set.
+
+    Reused options keep the statement cache warm: building them anew for every statement
+    cost more than the queries of a small page. A new mapped class changes ``classes``.
+    """
+    return tuple(
+        with_loader_criteria(cls, lambda cls: cls.org_id == org_id, include_aliases=True) for cls in classes
     )
 
 
