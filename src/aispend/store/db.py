@@ -29,10 +29,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Reports scan a month of facts at a time: keep 64 MiB of pages per connection (the
-    # default is 2 MiB) and read the file through a memory map rather than a copy per page.
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    # Reports scan a month of facts at a time: reading the file through a memory map (the
+    # operating system's page cache) rather than a copy per page makes them about 10% faster.
+    # Mapped pages count in the process's RSS but are the kernel's to reclaim; 256 MiB bounds it.
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
