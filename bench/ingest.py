@@ -129,37 +129,20 @@ def money_units(value: Decimal) -> int:
 
 
 def raw_rows(days: list[Day], org_id: int, connection_id: int) -> list[RawDay]:
-    """The same rows as plain Python values in ``COLUMNS`` order."""
+    """The same rows as plain Python values in ``COLUMNS`` order (money as stored units)."""
+    names = (*USAGE_DIMENSIONS, *USAGE_MEASURES)
     out: list[RawDay] = []
     for day, records in days:
         iso = day.isoformat()
         out.append(
-            [
-                (
-                    org_id,
-                    connection_id,
-                    iso,
-                    r.stream,
-                    r.model,
-                    r.workspace_id,
-                    r.api_key_id,
-                    r.user_id,
-                    r.service_tier,
-                    r.context_window,
-                    r.inference_geo,
-                    r.input_tokens,
-                    r.cache_write_5m_tokens,
-                    r.cache_write_1h_tokens,
-                    r.cache_write_other_tokens,
-                    r.cache_read_tokens,
-                    r.output_tokens,
-                    r.web_search_requests,
-                    money_units(r.estimated_cost_usd),
-                )
-                for r in records
-            ]
+            [(org_id, connection_id, iso, *(_plain(getattr(r, name)) for name in names)) for r in records]
         )
     return out
+
+
+def _plain(value: object) -> object:
+    """A value as sqlite3 binds it: money (``Decimal``) as integer billionths, the rest as is."""
+    return money_units(value) if isinstance(value, Decimal) else value
 
 
 # --------------------------------------------------------------------------- databases
