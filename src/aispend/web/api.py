@@ -14,20 +14,14 @@ from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
-from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, SpendFilters, report_period, spend_report
+from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, report_period, spend_report
 from aispend.store.schema import Connection
 from aispend.web.deps import AccountUser, AuditReader, RuntimeDep, SpendViewer, UserManager, org_db
+from aispend.web.filters import SpendFiltersQuery
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
-
-# No NUL: PostgreSQL refuses it in any text, so it could only ever fail the query.
-NO_NUL = r"^[^\x00]*$"
-FilterQuery = Annotated[
-    str | None, Query(description="Only this model (or a by-model row key)", max_length=200, pattern=NO_NUL)
-]
-
 
 class SpendRowPublic(BaseModel):
     key: str | None = Field(
@@ -116,6 +110,7 @@ def me(principal: AccountUser) -> MePublic:
 def spend(
     principal: SpendViewer,
     runtime: RuntimeDep,
+    filters: SpendFiltersQuery,
     by: Annotated[Grouping, Query(description=f"One of: {', '.join(GROUPINGS)}")] = "model",
     since: Annotated[date | None, Query(description="First UTC day, inclusive; default 30 days ago")] = None,
     until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
@@ -130,38 +125,6 @@ def spend(
         CostBasis,
         Query(description="reported, list (usage at list price) or effective (rate cards applied; default)"),
     ] = "effective",
-    model: FilterQuery = None,
-    workspace: Annotated[
-        str | None,
-        Query(description="Only this workspace or project (its id)", max_length=200, pattern=NO_NUL),
-    ] = None,
-    api_key: Annotated[
-        str | None, Query(description="Only this API key (its id)", max_length=200, pattern=NO_NUL)
-    ] = None,
-    user: Annotated[
-        str | None, Query(description="Only this person (e-mail or user id)", max_length=320, pattern=NO_NUL)
-    ] = None,
-    product: Annotated[
-        str | None,
-        Query(description="Only this product: api, claude_code, codex...", max_length=40, pattern=NO_NUL),
-    ] = None,
-    service_tier: Annotated[
-        str | None,
-        Query(
-            description="Only this service tier: standard, batch, priority, flex...",
-            max_length=40,
-            pattern=NO_NUL,
-        ),
-    ] = None,
-    token_kind: Annotated[
-        str | None,
-        Query(
-            description="Only this kind: input, cache-write, cache-read, output, or a non-token cost type "
-            "such as web_search",
-            max_length=40,
-            pattern=NO_NUL,
-        ),
-    ] = None,
 ) -> SpendReportPublic:
     """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
     try:
@@ -180,15 +143,7 @@ def spend(
                 connection_id=connection_id,
                 provider=provider,
                 cost=cost,
-                filters=SpendFilters(
-                    model=model,
-                    workspace=workspace,
-                    api_key=api_key,
-                    user=user,
-                    product=product,
-                    service_tier=service_tier,
-                    token_kind=token_kind,
-                ),
+                filters=filters,
             )
         except ValueError as error:
             raise HTTPException(422, detail=str(error)) from None

@@ -43,6 +43,7 @@ from aispend.web.dashboard import (
     sync_totals,
 )
 from aispend.web.deps import RuntimeDep, SpendViewer, org_db
+from aispend.web.filters import SpendFiltersQuery
 from aispend.web.pages.account import organisations
 from aispend.web.templating import render
 
@@ -198,17 +199,11 @@ def _explore(
     return report, names
 
 
-def _filters(**values: str | None) -> SpendFilters:
-    # An empty form field is no filter.
-    return SpendFilters(**{name: value or None for name, value in values.items()})
-
-
 ByQuery = Annotated[Grouping, Query()]
 SortQuery = Annotated[Sort, Query()]
 OrderQuery = Annotated[Literal["asc", "desc"], Query()]
 ProviderQuery = Annotated[str | None, Query(max_length=40)]
 ConnectionQuery = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
-FilterQuery = Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")]
 
 
 @router.get("/explore")
@@ -216,6 +211,7 @@ def explore_page(
     request: Request,
     principal: SpendViewer,
     runtime: RuntimeDep,
+    filters: SpendFiltersQuery,
     by: ByQuery = "model",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -223,23 +219,7 @@ def explore_page(
     connection: ConnectionQuery = None,
     sort: SortQuery = "cost",
     order: OrderQuery = "desc",
-    model: FilterQuery = None,
-    workspace: FilterQuery = None,
-    api_key: FilterQuery = None,
-    user: FilterQuery = None,
-    product: FilterQuery = None,
-    service_tier: FilterQuery = None,
-    token_kind: FilterQuery = None,
 ) -> Response:
-    filters = _filters(
-        model=model,
-        workspace=workspace,
-        api_key=api_key,
-        user=user,
-        product=product,
-        service_tier=service_tier,
-        token_kind=token_kind,
-    )
     chosen = {name: getattr(filters, name) or "" for name, _label in FILTER_LABELS}
     state = {
         "by": by,
@@ -335,6 +315,7 @@ def _period_days(by: str, key: str) -> tuple[date, date]:
 def explore_csv(
     principal: SpendViewer,
     runtime: RuntimeDep,
+    filters: SpendFiltersQuery,
     by: ByQuery = "model",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -342,24 +323,8 @@ def explore_csv(
     connection: ConnectionQuery = None,
     sort: SortQuery = "cost",
     order: OrderQuery = "desc",
-    model: FilterQuery = None,
-    workspace: FilterQuery = None,
-    api_key: FilterQuery = None,
-    user: FilterQuery = None,
-    product: FilterQuery = None,
-    service_tier: FilterQuery = None,
-    token_kind: FilterQuery = None,
 ) -> Response:
     """Exactly the Explorer's table: same rows, same order, cost at full precision."""
-    filters = _filters(
-        model=model,
-        workspace=workspace,
-        api_key=api_key,
-        user=user,
-        product=product,
-        service_tier=service_tier,
-        token_kind=token_kind,
-    )
     report, _names = _explore(runtime, principal, by, since, until, provider, connection, filters)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
