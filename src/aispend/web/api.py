@@ -23,6 +23,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
 
+
 class SpendRowPublic(BaseModel):
     key: str | None = Field(
         description="Provider id of the group; null for the Default workspace or no API key"
