@@ -8,15 +8,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
 from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, report_period, spend_report
-from aispend.store.schema import Connection
-from aispend.web.deps import AccountUser, AuditReader, RuntimeDep, SpendViewer, UserManager, org_db
+from aispend.web.deps import (
+    AccountUser,
+    AuditReader,
+    RuntimeDep,
+    SpendViewer,
+    UserManager,
+    connection_named,
+    org_db,
+)
 from aispend.web.filters import SpendFiltersQuery
 
 __all__ = ["router"]
@@ -133,7 +139,7 @@ def spend(
     except ValueError as error:
         raise HTTPException(422, detail=str(error)) from None
     with org_db(runtime, principal) as session:
-        connection_id = _connection_id(session, principal.org_id, connection)
+        connection_id = connection_named(session, principal.org_id, connection)
         try:
             report = spend_report(
                 session,
@@ -149,17 +155,6 @@ def spend(
         except ValueError as error:
             raise HTTPException(422, detail=str(error)) from None
         return SpendReportPublic.model_validate(report.as_json())
-
-
-def _connection_id(session: Any, org_id: int, name: str | None) -> int | None:
-    if name is None:
-        return None
-    connection_id: int | None = session.scalar(
-        select(Connection.id).where(Connection.org_id == org_id, Connection.name == name)
-    )
-    if connection_id is None:
-        raise HTTPException(404, detail=f"no connection named {name!r}")
-    return connection_id
 
 
 @router.get("/reconcile", tags=["spend"])
@@ -183,7 +178,7 @@ def reconcile_report(
     except ValueError as error:
         raise HTTPException(422, detail=str(error)) from None
     with org_db(runtime, principal) as session:
-        connection_id = _connection_id(session, principal.org_id, connection)
+        connection_id = connection_named(session, principal.org_id, connection)
         try:
             result = reconcile(
                 session,

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aispend.auth.permissions import Permission
 from aispend.auth.principal import Principal
 from aispend.auth.tenancy import org_session
 from aispend.runtime import Runtime
+from aispend.store.schema import Connection
 from aispend.web.guard import Guard
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "RuntimeDep",
     "SpendViewer",
     "UserManager",
+    "connection_named",
     "org_db",
 ]
 
@@ -52,3 +55,13 @@ def org_db(runtime: Runtime, principal: Principal) -> Iterator[Session]:
     """A session scoped to the principal's organisation (see ``auth.tenancy``)."""
     with org_session(runtime.db, principal.org_id) as session:
         yield session
+
+
+def connection_named(session: Session, org_id: int, name: str | None) -> int | None:
+    """The id of the organisation's connection ``name`` (None for no name); 404 if there is none."""
+    if not name:
+        return None
+    found = session.scalar(select(Connection.id).where(Connection.org_id == org_id, Connection.name == name))
+    if found is None:
+        raise HTTPException(404, detail=f"no connection named {name!r}")
+    return found

@@ -18,7 +18,7 @@ from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
 from aispend.reports.queries import report_period
 from aispend.store.schema import Connection
 from aispend.web.dashboard import provider_label
-from aispend.web.deps import RuntimeDep, SpendViewer, org_db
+from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db
 from aispend.web.templating import render
 
 __all__ = ["router"]
@@ -47,15 +47,7 @@ def reconcile_page(
                 select(Connection.name).where(Connection.org_id == principal.org_id).order_by(Connection.name)
             )
         )
-        connection_id = None
-        if connection:
-            connection_id = session.scalar(
-                select(Connection.id).where(
-                    Connection.org_id == principal.org_id, Connection.name == connection
-                )
-            )
-            if connection_id is None:
-                raise HTTPException(404, detail=f"no connection named {connection!r}")
+        connection_id = connection_named(session, principal.org_id, connection)
         body = reconcile(
             session,
             principal.org_id,

@@ -11,7 +11,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from aispend.providers.registry import PROVIDERS
@@ -42,7 +41,7 @@ from aispend.web.dashboard import (
     sync_runs,
     sync_totals,
 )
-from aispend.web.deps import RuntimeDep, SpendViewer, org_db
+from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db
 from aispend.web.filters import SpendFiltersQuery
 from aispend.web.pages.account import organisations
 from aispend.web.templating import render
@@ -152,15 +151,6 @@ def explorer_rows(report: SpendReport, sort: str, order: str) -> list[SpendRow]:
     return rows
 
 
-def _connection_id(session: Session, org_id: int, name: str | None) -> int | None:
-    if not name:
-        return None
-    found = session.scalar(select(Connection.id).where(Connection.org_id == org_id, Connection.name == name))
-    if found is None:
-        raise HTTPException(404, detail=f"no connection named {name!r}")
-    return found
-
-
 def _explore(
     runtime: RuntimeDep,
     principal: SpendViewer,
@@ -177,7 +167,7 @@ def _explore(
     if provider and provider not in PROVIDERS:
         raise HTTPException(422, detail=f"unknown provider {provider!r}")
     with org_db(runtime, principal) as session:
-        connection_id = _connection_id(session, principal.org_id, connection)
+        connection_id = connection_named(session, principal.org_id, connection)
         try:
             report = spend_report(
                 session,
