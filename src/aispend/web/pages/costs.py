@@ -154,21 +154,7 @@ def rates_page(
     """The page; with ``since`` and ``until`` it also shows what re-rating that period changes."""
     if not since and not until:
         return _rates_page(request, principal, runtime)
-    try:
-        first, last = _period(since, until)
-        with org_db(runtime, principal) as session:
-            diff = rerate_diff(session, principal.org_id, since=first, until=last)
-    except ValueError as error:
-        return _rates_page(
-            request,
-            principal,
-            runtime,
-            422,
-            rerate_error=_sentence(error),
-            rerate_since=since,
-            rerate_until=until,
-        )
-    return _rates_page(request, principal, runtime, rerate=diff, rerate_since=since, rerate_until=until)
+    return _rerate_page(request, principal, runtime, since, until, apply=False)
 
 
 @router.post("/rates/cards")
@@ -247,10 +233,18 @@ def apply_rerating(
     request: Request, principal: CostManager, runtime: RuntimeDep, since: Text = "", until: Text = ""
 ) -> Response:
     """Apply a re-rating of ``[since, until]`` (``aispend rerate --apply``); shows what it changed."""
+    return _rerate_page(request, principal, runtime, since, until, apply=True)
+
+
+def _rerate_page(
+    request: Request, principal: Principal, runtime: Runtime, since: str, until: str, *, apply: bool
+) -> Response:
+    """The page with the re-rating of ``[since, until]``: its dry run, or what applying it changed."""
     try:
         first, last = _period(since, until)
         with org_db(runtime, principal) as session, audit.acting_as(principal.actor):
-            diff: RerateDiff = apply_rerate(session, principal.org_id, since=first, until=last)
+            rerate = apply_rerate if apply else rerate_diff
+            diff: RerateDiff = rerate(session, principal.org_id, since=first, until=last)
     except ValueError as error:
         return _rates_page(
             request,
