@@ -13,7 +13,7 @@ from aispend import audit
 from aispend.auth.permissions import Role
 from aispend.auth.users import AccessError, member_email, members_of, set_role
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
-from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, report_period, spend_report
+from aispend.reports.queries import GROUPINGS, CostBasis, Grouping, spend_report
 from aispend.web.deps import (
     AccountUser,
     AuditReader,
@@ -22,6 +22,7 @@ from aispend.web.deps import (
     UserManager,
     connection_named,
     org_db,
+    report_days,
 )
 from aispend.web.filters import SpendFiltersQuery
 
@@ -134,10 +135,7 @@ def spend(
     ] = "effective",
 ) -> SpendReportPublic:
     """Spend grouped by one dimension: the same body as `aispend report spend --format json`."""
-    try:
-        since, until = report_period(since, until, datetime.now(UTC).date())
-    except ValueError as error:
-        raise HTTPException(422, detail=str(error)) from None
+    since, until = report_days(since, until)
     with org_db(runtime, principal) as session:
         connection_id = connection_named(session, principal.org_id, connection)
         try:
@@ -173,10 +171,7 @@ def reconcile_report(
     """Reported vs list vs effective cost per connection, day and month, with drift and its known causes:
     the same body as `aispend report reconcile --format json`."""
     today = datetime.now(UTC).date()
-    try:
-        since, until = report_period(since, until, today)
-    except ValueError as error:
-        raise HTTPException(422, detail=str(error)) from None
+    since, until = report_days(since, until)
     with org_db(runtime, principal) as session:
         connection_id = connection_named(session, principal.org_id, connection)
         try:

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from aispend.reports.queries import report_period
 from aispend.web.api import SpendRowPublic
 from aispend.web.dashboard import connection_statuses, model_detail, overview, sync_runs
-from aispend.web.deps import RuntimeDep, SpendViewer, org_db
+from aispend.web.deps import RuntimeDep, SpendViewer, org_db, report_days
 
 __all__ = ["router"]
 
@@ -113,8 +112,8 @@ def overview_data(
     until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
 ) -> OverviewPublic:
     """The Overview page's data: month to date, forecast, daily spend by provider, top lists, freshness."""
+    first, last = report_days(since, until)
     try:
-        first, last = report_period(since, until, _today())
         data = overview(lambda: org_db(runtime, principal), principal.org_id, _today(), first, last)
     except ValueError as error:
         raise HTTPException(422, detail=str(error)) from None
@@ -140,10 +139,7 @@ def model(
     until: Annotated[date | None, Query(description="Last UTC day, inclusive; default yesterday")] = None,
 ) -> ModelPublic:
     """One model: tokens by kind, effective cost per million tokens against list, cache hits, batch share."""
-    try:
-        first, last = report_period(since, until, _today())
-    except ValueError as error:
-        raise HTTPException(422, detail=str(error)) from None
+    first, last = report_days(since, until)
     with org_db(runtime, principal) as session:
         detail = model_detail(session, principal.org_id, model, first, last)
     if detail is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from aispend.auth.permissions import Permission
 from aispend.auth.principal import Principal
 from aispend.auth.tenancy import org_session
+from aispend.reports.queries import report_period
 from aispend.runtime import Runtime
 from aispend.store.schema import Connection
 from aispend.web.guard import Guard
@@ -33,6 +35,7 @@ __all__ = [
     "UserManager",
     "connection_named",
     "org_db",
+    "report_days",
 ]
 
 
@@ -65,3 +68,11 @@ def connection_named(session: Session, org_id: int, name: str | None) -> int | N
     if found is None:
         raise HTTPException(404, detail=f"no connection named {name!r}")
     return found
+
+
+def report_days(since: date | None, until: date | None) -> tuple[date, date]:
+    """The inclusive UTC days asked for (default: the 30 complete days before today); 422 if reversed."""
+    try:
+        return report_period(since, until, datetime.now(UTC).date())
+    except ValueError as error:
+        raise HTTPException(422, detail=str(error)) from None

@@ -10,15 +10,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
 from aispend.pricing.reconcile import DEFAULT_THRESHOLD_PCT, reconcile
-from aispend.reports.queries import report_period
 from aispend.store.schema import Connection
 from aispend.web.dashboard import provider_label
-from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db
+from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db, report_days
 from aispend.web.templating import render
 
 __all__ = ["router"]
@@ -37,10 +36,7 @@ def reconcile_page(
     threshold: Annotated[Decimal, Query(ge=0, le=1000)] = DEFAULT_THRESHOLD_PCT,
 ) -> Response:
     today = datetime.now(UTC).date()
-    try:
-        first, last = report_period(since, until, today)
-    except ValueError as error:
-        raise HTTPException(422, detail=str(error)) from None
+    first, last = report_days(since, until)
     with org_db(runtime, principal) as session:
         names = list(
             session.scalars(

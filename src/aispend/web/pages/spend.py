@@ -28,7 +28,6 @@ from aispend.reports.queries import (
     SpendFilters,
     SpendReport,
     SpendRow,
-    report_period,
     spend_report,
 )
 from aispend.store.schema import Connection
@@ -41,7 +40,7 @@ from aispend.web.dashboard import (
     sync_runs,
     sync_totals,
 )
-from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db
+from aispend.web.deps import RuntimeDep, SpendViewer, connection_named, org_db, report_days
 from aispend.web.filters import SpendFiltersQuery
 from aispend.web.pages.account import organisations
 from aispend.web.templating import render
@@ -106,13 +105,6 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _period(since: date | None, until: date | None) -> tuple[date, date]:
-    try:
-        return report_period(since, until, _today())
-    except ValueError as error:
-        raise HTTPException(422, detail=str(error)) from None
-
-
 @router.get("/")
 def overview_page(
     request: Request,
@@ -121,7 +113,7 @@ def overview_page(
     since: SinceQuery = None,
     until: UntilQuery = None,
 ) -> Response:
-    first, last = _period(since, until)
+    first, last = report_days(since, until)
     try:
         data = overview(lambda: org_db(runtime, principal), principal.org_id, _today(), first, last)
     except ValueError as error:
@@ -161,7 +153,7 @@ def _explore(
     connection: str | None,
     filters: SpendFilters,
 ) -> tuple[SpendReport, list[str]]:
-    first, last = _period(since, until)
+    first, last = report_days(since, until)
     if by not in GROUPINGS:
         raise HTTPException(422, detail=f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
     if provider and provider not in PROVIDERS:
@@ -355,7 +347,7 @@ def model_page(
     since: SinceQuery = None,
     until: UntilQuery = None,
 ) -> Response:
-    first, last = _period(since, until)
+    first, last = report_days(since, until)
     with org_db(runtime, principal) as session:
         detail = model_detail(session, principal.org_id, model, first, last)
     if detail is None:
